@@ -1,0 +1,139 @@
+// mlops/codec/codec.h — one canonical encoding and one content digest for every value.
+//
+// `Codec<T>` is how mlops turns a C++ value into bytes and back. Its encoding is
+// deterministic and canonical: equal values give equal bytes on every machine and in every
+// process (fixed-width little-endian integers, floats by bit pattern with a single canonical
+// NaN, length-prefixed containers, unordered containers in sorted order), and `Decode`
+// accepts only canonical bytes, so `Encode(Decode(b)) == b` whenever decoding succeeds. The
+// digest of a value is the XXH3-128 of its encoding: `Hash(v) == Digest::Of(Encode(v))`,
+// computed without building the encoding (a large std::vector<double> is hashed in place,
+// in one pass).
+//
+// Built in: bool; every integer type; float and double; std::string; std::vector;
+// std::array; std::map and std::set; std::unordered_map and std::unordered_set (entries
+// sorted by their encoded key); std::pair; std::tuple; std::optional; std::variant; Digest;
+// protobuf messages (deterministic serialization); and user structs, through one line:
+//
+//   struct Point { double x; double y; std::string label; };
+//   MLOPS_CODEC_FIELDS(Point, x, y, label);   // at namespace scope, next to the type
+//
+// Example:
+//   std::vector<double> v = {1.0, 2.5};
+//   std::string bytes = mlops::Encode(v);
+//   absl::StatusOr<std::vector<double>> back = mlops::Decode<std::vector<double>>(bytes);
+//   mlops::Digest d = mlops::Hash(v);                    // == Digest::Of(bytes)
+//   std::string sig = mlops::CodecSignature<Point>();    // "Point/1{f64/1,f64/1,string/1}"
+//
+// Using a type with no codec fails to compile with a static_assert that says how to add
+// one; the type is named in the compiler's "required from" lines.
+//
+// Every codec has a version (`kVersion`); `CodecSignature<T>()` spells the whole type tree
+// with each codec's version, so a cache key that includes it changes whenever any codec in
+// the tree changes its encoding.
+//
+// Writing a codec by hand: specialize `mlops::Codec<T>` with
+//   static constexpr bool kDefined = true;
+//   static constexpr uint32_t kVersion = 1;           // bump when the encoding changes
+//   static constexpr size_t kMinSize = ...;           // fewest bytes any encoding takes
+//   static std::string Name();                         // e.g. "MyType"
+//   static std::string Signature();                    // e.g. "MyType/1"
+//   static void Write(const T& v, Encoder& out);
+//   static bool Read(Decoder& in, T& v);               // false via in.Fail(...) on bad bytes
+//
+// Decoding requires the type to be default-constructible.
+//
+// Thread safety: all functions here are safe to call concurrently.
+#ifndef MLOPS_CODEC_CODEC_H_
+#define MLOPS_CODEC_CODEC_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "mlops/codec/encoder.h"
+#include "mlops/codec/internal/codec_base.h"       // IWYU pragma: export
+#include "mlops/codec/internal/container_codecs.h"  // IWYU pragma: export
+#include "mlops/codec/internal/proto_codec.h"       // IWYU pragma: export
+#include "mlops/codec/internal/scalar_codecs.h"     // IWYU pragma: export
+#include "mlops/codec/internal/struct_codec.h"      // IWYU pragma: export
+#include "mlops/hash/digest.h"
+
+namespace mlops {
+
+// True if T has a codec (built in, declared with MLOPS_CODEC_FIELDS, or specialized).
+template <typename T>
+inline constexpr bool kHasCodec = Codec<T>::kDefined;
+
+#define MLOPS_INTERNAL_NO_CODEC_MESSAGE                                                     \
+  "mlops: this type has no mlops::Codec (the compiler names it in the 'required from' "    \
+  "lines). Declare its fields at namespace scope with MLOPS_CODEC_FIELDS(Type, field1, "    \
+  "field2, ...), or specialize mlops::Codec<Type> (see mlops/codec/codec.h)."
+
+// Appends the canonical encoding of `value` to `*out`.
+template <typename T>
+void EncodeTo(const T& value, std::string* out) {
+  static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
+  Encoder e(out);
+  Codec<T>::Write(value, e);
+}
+
+// The canonical encoding of `value`.
+template <typename T>
+std::string Encode(const T& value) {
+  std::string out;
+  EncodeTo(value, &out);
+  return out;
+}
+
+// The value encoded by `bytes`. Returns INVALID_ARGUMENT, naming the type and the byte
+// offset, when the bytes are truncated, have trailing bytes, or are not a canonical encoding
+// of a T. Never reads past `bytes` and never allocates more than a small multiple of
+// bytes.size(), whatever the bytes say.
+template <typename T>
+absl::StatusOr<T> Decode(absl::string_view bytes) {
+  static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
+  static_assert(std::is_default_constructible_v<T>,
+                "mlops::Decode<T> needs a default-constructible T");
+  Decoder d(bytes);
+  T value{};
+  if (Codec<T>::Read(d, value) && d.remaining() != 0) {
+    d.Fail(absl::StrCat(d.remaining(), " trailing bytes after the value"));
+  }
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot decode ", bytes.size(),
+                                                   " bytes as ", Codec<T>::Name(), ": ",
+                                                   d.error()));
+  }
+  return value;
+}
+
+// The content digest of `value`: Digest::Of(Encode(value)), without building the encoding.
+template <typename T>
+Digest Hash(const T& value) {
+  static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
+  Encoder e;
+  Codec<T>::Write(value, e);
+  return e.Finish();
+}
+
+// The type's name as codecs spell it, e.g. "vector<f64>" or "Point".
+template <typename T>
+const std::string& CodecName() {
+  static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
+  static const std::string* const name = new std::string(Codec<T>::Name());
+  return *name;
+}
+
+// The type tree with every codec's version, e.g. "vector/1<f64/1>". Part of cache keys.
+template <typename T>
+const std::string& CodecSignature() {
+  static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
+  static const std::string* const signature = new std::string(Codec<T>::Signature());
+  return *signature;
+}
+
+}  // namespace mlops
+
+#endif  // MLOPS_CODEC_CODEC_H_

@@ -1,0 +1,428 @@
+// Internal: codecs for standard containers and sum/product types.
+// Include mlops/codec/codec.h instead.
+//
+// Encodings (all counts are u64 little-endian):
+//   vector<T>          count, elements (integers and floats as one contiguous block)
+//   array<T, N>        N elements, no count
+//   map<K, V>, set<K>  count, entries in the container's order; decoding requires keys in
+//                      strictly increasing order
+//   unordered_map/set  count, entries sorted by the bytes of their encoded key; decoding
+//                      requires that order, with no duplicates
+//   pair, tuple        the elements in order
+//   optional<T>        u8 0 (empty) or 1 followed by the value
+//   variant<Ts...>     u32 alternative index, then the alternative
+#ifndef MLOPS_CODEC_INTERNAL_CONTAINER_CODECS_H_
+#define MLOPS_CODEC_INTERNAL_CONTAINER_CODECS_H_
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mlops/codec/encoder.h"
+#include "mlops/codec/internal/codec_base.h"
+#include "mlops/codec/internal/scalar_codecs.h"
+
+namespace mlops {
+namespace codec_internal {
+
+// Element types whose encoding is their memory, copied as one block.
+template <typename T>
+inline constexpr bool kIsBlockInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+template <typename T>
+inline constexpr bool kIsFloat = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+template <typename T>
+void WriteElements(const T* data, size_t n, Encoder& out) {
+  if constexpr (kIsBlockInt<T>) {
+    out.Append(data, n * sizeof(T));
+  } else if constexpr (kIsFloat<T>) {
+    out.AppendFloats(data, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) Codec<T>::Write(data[i], out);
+  }
+}
+
+template <typename T>
+bool ReadElements(Decoder& in, T* data, size_t n) {
+  if constexpr (kIsBlockInt<T>) {
+    if (n > in.remaining() / sizeof(T)) return in.Fail("truncated array");
+    return in.Read(data, n * sizeof(T));
+  } else if constexpr (kIsFloat<T>) {
+    return in.ReadFloats(data, n);
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      if (!Codec<T>::Read(in, data[i])) return false;
+    }
+    return true;
+  }
+}
+
+// Reserves room for `n` elements, but never more memory than 4x the bytes left to read,
+// whatever a (possibly corrupt) count says; the container grows as elements really arrive.
+template <typename Container>
+void ReserveBounded(Container& c, uint64_t n, const Decoder& in) {
+  using T = typename Container::value_type;
+  const uint64_t cap = in.remaining() * 4 / sizeof(T) + 1;
+  c.reserve(static_cast<size_t>(std::min(n, cap)));
+}
+
+// Sorted-by-key-bytes writer shared by unordered_map and unordered_set.
+template <typename K, typename Entry, typename WriteValue>
+void WriteSortedByKeyBytes(const std::vector<const Entry*>& entries, const K& (*key_of)(const Entry&),
+                           WriteValue write_value, Encoder& out) {
+  std::vector<std::pair<std::string, const Entry*>> keyed;
+  keyed.reserve(entries.size());
+  for (const Entry* e : entries) {
+    std::string bytes;
+    Encoder key_out(&bytes);
+    Codec<K>::Write(key_of(*e), key_out);
+    keyed.emplace_back(std::move(bytes), e);
+  }
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.AppendInt<uint64_t>(keyed.size());
+  for (const auto& [bytes, e] : keyed) {
+    out.Append(bytes);
+    write_value(*e, out);
+  }
+}
+
+}  // namespace codec_internal
+
+template <typename T, typename A>
+struct Codec<std::vector<T, A>, std::enable_if_t<Codec<T>::kDefined>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 8;
+  static std::string Name() { return absl::StrCat("vector<", Codec<T>::Name(), ">"); }
+  static std::string Signature() {
+    return absl::StrCat("vector/", kVersion, "<", Codec<T>::Signature(), ">");
+  }
+  static void Write(const std::vector<T, A>& v, Encoder& out) {
+    codec_internal::RequireNonEmptyEncoding<T>();
+    out.AppendInt<uint64_t>(v.size());
+    if constexpr (std::is_same_v<T, bool>) {
+      for (bool b : v) Codec<bool>::Write(b, out);
+    } else {
+      codec_internal::WriteElements(v.data(), v.size(), out);
+    }
+  }
+  static bool Read(Decoder& in, std::vector<T, A>& v) {
+    codec_internal::RequireNonEmptyEncoding<T>();
+    uint64_t n = 0;
+    if (!in.ReadCount(Codec<T>::kMinSize, &n)) return false;
+    v.clear();
+    if constexpr (std::is_same_v<T, bool>) {
+      v.reserve(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        bool b = false;
+        if (!Codec<bool>::Read(in, b)) return false;
+        v.push_back(b);
+      }
+      return true;
+    } else if constexpr (codec_internal::kIsBlockInt<T> || codec_internal::kIsFloat<T>) {
+      v.resize(n);  // n * sizeof(T) <= bytes left, checked by ReadCount
+      return codec_internal::ReadElements(in, v.data(), n);
+    } else {
+      codec_internal::ReserveBounded(v, n, in);
+      for (uint64_t i = 0; i < n; ++i) {
+        v.emplace_back();
+        if (!Codec<T>::Read(in, v.back())) return false;
+      }
+      return true;
+    }
+  }
+};
+
+template <typename T, size_t N>
+struct Codec<std::array<T, N>, std::enable_if_t<Codec<T>::kDefined>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = N * Codec<T>::kMinSize;
+  static std::string Name() { return absl::StrCat("array<", Codec<T>::Name(), ",", N, ">"); }
+  static std::string Signature() {
+    return absl::StrCat("array/", kVersion, "<", Codec<T>::Signature(), ",", N, ">");
+  }
+  static void Write(const std::array<T, N>& v, Encoder& out) {
+    codec_internal::WriteElements(v.data(), N, out);
+  }
+  static bool Read(Decoder& in, std::array<T, N>& v) {
+    return codec_internal::ReadElements(in, v.data(), N);
+  }
+};
+
+template <typename A, typename B>
+struct Codec<std::pair<A, B>, std::enable_if_t<Codec<A>::kDefined && Codec<B>::kDefined>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = Codec<A>::kMinSize + Codec<B>::kMinSize;
+  static std::string Name() {
+    return absl::StrCat("pair<", codec_internal::JoinNames<A, B>(), ">");
+  }
+  static std::string Signature() {
+    return absl::StrCat("pair/", kVersion, "<", codec_internal::JoinSignatures<A, B>(), ">");
+  }
+  static void Write(const std::pair<A, B>& v, Encoder& out) {
+    Codec<A>::Write(v.first, out);
+    Codec<B>::Write(v.second, out);
+  }
+  static bool Read(Decoder& in, std::pair<A, B>& v) {
+    return Codec<A>::Read(in, v.first) && Codec<B>::Read(in, v.second);
+  }
+};
+
+template <typename... Ts>
+struct Codec<std::tuple<Ts...>, std::enable_if_t<(Codec<Ts>::kDefined && ...)>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = (size_t{0} + ... + Codec<Ts>::kMinSize);
+  static std::string Name() {
+    return absl::StrCat("tuple<", codec_internal::JoinNames<Ts...>(), ">");
+  }
+  static std::string Signature() {
+    return absl::StrCat("tuple/", kVersion, "<", codec_internal::JoinSignatures<Ts...>(), ">");
+  }
+  static void Write(const std::tuple<Ts...>& v, Encoder& out) {
+    std::apply([&out](const Ts&... e) { (Codec<Ts>::Write(e, out), ...); }, v);
+  }
+  static bool Read(Decoder& in, std::tuple<Ts...>& v) {
+    return std::apply([&in](Ts&... e) { return (Codec<Ts>::Read(in, e) && ...); }, v);
+  }
+};
+
+template <typename T>
+struct Codec<std::optional<T>, std::enable_if_t<Codec<T>::kDefined>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 1;
+  static std::string Name() { return absl::StrCat("optional<", Codec<T>::Name(), ">"); }
+  static std::string Signature() {
+    return absl::StrCat("optional/", kVersion, "<", Codec<T>::Signature(), ">");
+  }
+  static void Write(const std::optional<T>& v, Encoder& out) {
+    out.AppendInt<uint8_t>(v.has_value() ? 1 : 0);
+    if (v.has_value()) Codec<T>::Write(*v, out);
+  }
+  static bool Read(Decoder& in, std::optional<T>& v) {
+    uint8_t tag = 0;
+    if (!in.ReadInt(&tag)) return false;
+    if (tag == 0) {
+      v.reset();
+      return true;
+    }
+    if (tag != 1) return in.Fail(absl::StrCat("optional tag is ", tag, ", not 0 or 1"));
+    return Codec<T>::Read(in, v.emplace());
+  }
+};
+
+template <typename... Ts>
+struct Codec<std::variant<Ts...>, std::enable_if_t<(Codec<Ts>::kDefined && ...)>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 4 + std::min({Codec<Ts>::kMinSize...});
+  static std::string Name() {
+    return absl::StrCat("variant<", codec_internal::JoinNames<Ts...>(), ">");
+  }
+  static std::string Signature() {
+    return absl::StrCat("variant/", kVersion, "<", codec_internal::JoinSignatures<Ts...>(),
+                        ">");
+  }
+  static void Write(const std::variant<Ts...>& v, Encoder& out) {
+    out.AppendInt<uint32_t>(static_cast<uint32_t>(v.index()));
+    std::visit([&out](const auto& alt) { Codec<std::decay_t<decltype(alt)>>::Write(alt, out); },
+               v);
+  }
+  static bool Read(Decoder& in, std::variant<Ts...>& v) {
+    uint32_t index = 0;
+    if (!in.ReadInt(&index)) return false;
+    if (index >= sizeof...(Ts)) {
+      return in.Fail(absl::StrCat("variant index ", index, " is out of range (",
+                                  sizeof...(Ts), " alternatives)"));
+    }
+    return ReadAlternative(in, v, index, std::index_sequence_for<Ts...>{});
+  }
+
+ private:
+  template <size_t... I>
+  static bool ReadAlternative(Decoder& in, std::variant<Ts...>& v, uint32_t index,
+                              std::index_sequence<I...>) {
+    bool ok = false;
+    ((index == I ? (ok = Codec<std::variant_alternative_t<I, std::variant<Ts...>>>::Read(
+                        in, v.template emplace<I>()),
+                    true)
+                 : false) ||
+     ...);
+    return ok;
+  }
+};
+
+// std::map and std::set: entries in the container's order.
+template <typename K, typename V, typename C, typename A>
+struct Codec<std::map<K, V, C, A>, std::enable_if_t<Codec<K>::kDefined && Codec<V>::kDefined>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 8;
+  static std::string Name() {
+    return absl::StrCat("map<", codec_internal::JoinNames<K, V>(), ">");
+  }
+  static std::string Signature() {
+    return absl::StrCat("map/", kVersion, "<", codec_internal::JoinSignatures<K, V>(), ">");
+  }
+  static void Write(const std::map<K, V, C, A>& m, Encoder& out) {
+    out.AppendInt<uint64_t>(m.size());
+    for (const auto& [k, v] : m) {
+      Codec<K>::Write(k, out);
+      Codec<V>::Write(v, out);
+    }
+  }
+  static bool Read(Decoder& in, std::map<K, V, C, A>& m) {
+    uint64_t n = 0;
+    if (!in.ReadCount(Codec<K>::kMinSize + Codec<V>::kMinSize, &n)) return false;
+    m.clear();
+    for (uint64_t i = 0; i < n; ++i) {
+      K k{};
+      if (!Codec<K>::Read(in, k)) return false;
+      if (!m.empty() && !m.key_comp()(m.rbegin()->first, k)) {
+        return in.Fail("map keys are not in strictly increasing order");
+      }
+      auto it = m.emplace_hint(m.end(), std::move(k), V{});
+      if (!Codec<V>::Read(in, it->second)) return false;
+    }
+    return true;
+  }
+};
+
+template <typename K, typename C, typename A>
+struct Codec<std::set<K, C, A>, std::enable_if_t<Codec<K>::kDefined>> {
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 8;
+  static std::string Name() { return absl::StrCat("set<", Codec<K>::Name(), ">"); }
+  static std::string Signature() {
+    return absl::StrCat("set/", kVersion, "<", Codec<K>::Signature(), ">");
+  }
+  static void Write(const std::set<K, C, A>& s, Encoder& out) {
+    codec_internal::RequireNonEmptyEncoding<K>();
+    out.AppendInt<uint64_t>(s.size());
+    for (const K& k : s) Codec<K>::Write(k, out);
+  }
+  static bool Read(Decoder& in, std::set<K, C, A>& s) {
+    codec_internal::RequireNonEmptyEncoding<K>();
+    uint64_t n = 0;
+    if (!in.ReadCount(Codec<K>::kMinSize, &n)) return false;
+    s.clear();
+    for (uint64_t i = 0; i < n; ++i) {
+      K k{};
+      if (!Codec<K>::Read(in, k)) return false;
+      if (!s.empty() && !s.key_comp()(*s.rbegin(), k)) {
+        return in.Fail("set keys are not in strictly increasing order");
+      }
+      s.emplace_hint(s.end(), std::move(k));
+    }
+    return true;
+  }
+};
+
+// std::unordered_map and std::unordered_set: entries sorted by the bytes of their encoded
+// key, so the encoding does not depend on hashing or insertion order.
+template <typename K, typename V, typename H, typename E, typename A>
+struct Codec<std::unordered_map<K, V, H, E, A>,
+             std::enable_if_t<Codec<K>::kDefined && Codec<V>::kDefined>> {
+  using Map = std::unordered_map<K, V, H, E, A>;
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 8;
+  static std::string Name() {
+    return absl::StrCat("unordered_map<", codec_internal::JoinNames<K, V>(), ">");
+  }
+  static std::string Signature() {
+    return absl::StrCat("unordered_map/", kVersion, "<",
+                        codec_internal::JoinSignatures<K, V>(), ">");
+  }
+  static void Write(const Map& m, Encoder& out) {
+    std::vector<const typename Map::value_type*> entries;
+    entries.reserve(m.size());
+    for (const auto& e : m) entries.push_back(&e);
+    codec_internal::WriteSortedByKeyBytes<K, typename Map::value_type>(
+        entries, +[](const typename Map::value_type& e) -> const K& { return e.first; },
+        [](const typename Map::value_type& e, Encoder& o) { Codec<V>::Write(e.second, o); },
+        out);
+  }
+  static bool Read(Decoder& in, Map& m) {
+    uint64_t n = 0;
+    if (!in.ReadCount(Codec<K>::kMinSize + Codec<V>::kMinSize, &n)) return false;
+    m.clear();
+    m.reserve(static_cast<size_t>(std::min<uint64_t>(n, in.remaining() / 16 + 1)));
+    absl::string_view previous;
+    for (uint64_t i = 0; i < n; ++i) {
+      const size_t start = in.offset();
+      K k{};
+      if (!Codec<K>::Read(in, k)) return false;
+      const absl::string_view key_bytes = in.Since(start);
+      if (i > 0 && !(previous < key_bytes)) {
+        return in.Fail("unordered_map keys are not sorted by their encoding, or repeat");
+      }
+      previous = key_bytes;
+      V v{};
+      if (!Codec<V>::Read(in, v)) return false;
+      m.emplace(std::move(k), std::move(v));
+    }
+    return true;
+  }
+};
+
+template <typename K, typename H, typename E, typename A>
+struct Codec<std::unordered_set<K, H, E, A>, std::enable_if_t<Codec<K>::kDefined>> {
+  using Set = std::unordered_set<K, H, E, A>;
+  static constexpr bool kDefined = true;
+  static constexpr uint32_t kVersion = 1;
+  static constexpr size_t kMinSize = 8;
+  static std::string Name() { return absl::StrCat("unordered_set<", Codec<K>::Name(), ">"); }
+  static std::string Signature() {
+    return absl::StrCat("unordered_set/", kVersion, "<", Codec<K>::Signature(), ">");
+  }
+  static void Write(const Set& s, Encoder& out) {
+    codec_internal::RequireNonEmptyEncoding<K>();
+    std::vector<const K*> entries;
+    entries.reserve(s.size());
+    for (const K& k : s) entries.push_back(&k);
+    codec_internal::WriteSortedByKeyBytes<K, K>(
+        entries, +[](const K& k) -> const K& { return k; }, [](const K&, Encoder&) {}, out);
+  }
+  static bool Read(Decoder& in, Set& s) {
+    codec_internal::RequireNonEmptyEncoding<K>();
+    uint64_t n = 0;
+    if (!in.ReadCount(Codec<K>::kMinSize, &n)) return false;
+    s.clear();
+    s.reserve(static_cast<size_t>(std::min<uint64_t>(n, in.remaining() / 16 + 1)));
+    absl::string_view previous;
+    for (uint64_t i = 0; i < n; ++i) {
+      const size_t start = in.offset();
+      K k{};
+      if (!Codec<K>::Read(in, k)) return false;
+      const absl::string_view key_bytes = in.Since(start);
+      if (i > 0 && !(previous < key_bytes)) {
+        return in.Fail("unordered_set keys are not sorted by their encoding, or repeat");
+      }
+      previous = key_bytes;
+      s.insert(std::move(k));
+    }
+    return true;
+  }
+};
+
+}  // namespace mlops
+
+#endif  // MLOPS_CODEC_INTERNAL_CONTAINER_CODECS_H_
