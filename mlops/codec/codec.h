@@ -47,6 +47,7 @@
 #define MLOPS_CODEC_CODEC_H_
 
 #include <string>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -63,8 +64,9 @@
 namespace mlops {
 
 // True if T has a codec (built in, declared with MLOPS_CODEC_FIELDS, or specialized).
+// (const and reference qualifiers are ignored.)
 template <typename T>
-inline constexpr bool kHasCodec = Codec<T>::kDefined;
+inline constexpr bool kHasCodec = Codec<std::remove_cv_t<std::remove_reference_t<T>>>::kDefined;
 
 #define MLOPS_INTERNAL_NO_CODEC_MESSAGE                                                     \
   "mlops: this type has no mlops::Codec (the compiler names it in the 'required from' "    \
@@ -122,7 +124,8 @@ Digest Hash(const T& value) {
 template <typename T>
 const std::string& CodecName() {
   static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
-  static const std::string* const name = new std::string(Codec<T>::Name());
+  static const std::string* const name =
+      new std::string(Codec<std::remove_cv_t<std::remove_reference_t<T>>>::Name());
   return *name;
 }
 
@@ -130,7 +133,8 @@ const std::string& CodecName() {
 template <typename T>
 const std::string& CodecSignature() {
   static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
-  static const std::string* const signature = new std::string(Codec<T>::Signature());
+  static const std::string* const signature =
+      new std::string(Codec<std::remove_cv_t<std::remove_reference_t<T>>>::Signature());
   return *signature;
 }
 

@@ -2,13 +2,18 @@
 
 #include <algorithm>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 
 namespace mlops {
 namespace {
 
-// Floats are checked for NaN this many at a time: small enough to stay in L1/L2 between the
-// check and the hash, large enough to amortize the calls.
+// Large float arrays are hashed and then checked for NaN this many bytes at a time: small
+// enough that the chunk is still in L1/L2 for the check, large enough to amortize the
+// hash-state snapshot taken before each chunk.
 constexpr size_t kFloatChunkBytes = 32 * 1024;
 
 template <typename F>
@@ -24,21 +29,85 @@ struct FloatBits<double> {
   static constexpr Bits kCanonicalNaN = 0x7ff8000000000000ull;
 };
 
-// True if any element is NaN. Written as a branch-free reduction over fixed-size blocks so
-// the compiler vectorizes it; it runs far faster than the hash that follows.
+// True if any element is NaN. The vector paths compare two registers against each other
+// with an "unordered" compare, which is true when either holds a NaN, so each compare
+// checks two vectors. AVX2 is used when the CPU has it, SSE2 (every x86-64 CPU) otherwise.
+// This runs several times faster than the hash that follows.
+template <typename F>
+bool AnyNaNScalar(const F* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != p[i]) return true;
+  }
+  return false;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) bool AnyNaNAvx2(const double* p, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256d a = _mm256_loadu_pd(p + i);
+    const __m256d b = _mm256_loadu_pd(p + i + 4);
+    const __m256d c = _mm256_loadu_pd(p + i + 8);
+    const __m256d d = _mm256_loadu_pd(p + i + 12);
+    const __m256d nan =
+        _mm256_or_pd(_mm256_cmp_pd(a, b, _CMP_UNORD_Q), _mm256_cmp_pd(c, d, _CMP_UNORD_Q));
+    if (_mm256_movemask_pd(nan) != 0) return true;
+  }
+  return AnyNaNScalar(p + i, n - i);
+}
+
+__attribute__((target("avx2"))) bool AnyNaNAvx2(const float* p, size_t n) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256 a = _mm256_loadu_ps(p + i);
+    const __m256 b = _mm256_loadu_ps(p + i + 8);
+    const __m256 c = _mm256_loadu_ps(p + i + 16);
+    const __m256 d = _mm256_loadu_ps(p + i + 24);
+    const __m256 nan =
+        _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q), _mm256_cmp_ps(c, d, _CMP_UNORD_Q));
+    if (_mm256_movemask_ps(nan) != 0) return true;
+  }
+  return AnyNaNScalar(p + i, n - i);
+}
+
+bool AnyNaNSse2(const double* p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128d nan = _mm_or_pd(
+        _mm_cmpunord_pd(_mm_loadu_pd(p + i), _mm_loadu_pd(p + i + 2)),
+        _mm_cmpunord_pd(_mm_loadu_pd(p + i + 4), _mm_loadu_pd(p + i + 6)));
+    if (_mm_movemask_pd(nan) != 0) return true;
+  }
+  return AnyNaNScalar(p + i, n - i);
+}
+
+bool AnyNaNSse2(const float* p, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128 nan = _mm_or_ps(
+        _mm_cmpunord_ps(_mm_loadu_ps(p + i), _mm_loadu_ps(p + i + 4)),
+        _mm_cmpunord_ps(_mm_loadu_ps(p + i + 8), _mm_loadu_ps(p + i + 12)));
+    if (_mm_movemask_ps(nan) != 0) return true;
+  }
+  return AnyNaNScalar(p + i, n - i);
+}
+
+// __builtin_cpu_init must run before __builtin_cpu_supports in a static initializer.
+const bool kHaveAvx2 = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") != 0;
+}();
+
 template <typename F>
 bool AnyNaN(const F* p, size_t n) {
-  constexpr size_t kBlock = 64;
-  size_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    int nan = 0;
-    for (size_t j = 0; j < kBlock; ++j) nan |= (p[i + j] != p[i + j]);
-    if (nan) return true;
-  }
-  int nan = 0;
-  for (; i < n; ++i) nan |= (p[i] != p[i]);
-  return nan != 0;
+  return kHaveAvx2 ? AnyNaNAvx2(p, n) : AnyNaNSse2(p, n);
 }
+#else
+template <typename F>
+bool AnyNaN(const F* p, size_t n) {
+  return AnyNaNScalar(p, n);
+}
+#endif
 
 template <typename F>
 void CanonicalizeNaNs(F* p, size_t n) {
@@ -79,14 +148,38 @@ void Encoder::AppendFloatsImpl(const F* data, size_t count) {
   }
   constexpr size_t kChunk = kFloatChunkBytes / sizeof(F);
   F scratch[kChunk];
+  if (count * sizeof(F) <= 2 * kBufferSize) {
+    // Small: check first, then buffer.
+    if (!AnyNaN(data, count)) {
+      Append(data, count * sizeof(F));
+      return;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      F f = data[i];
+      CanonicalizeNaNs(&f, 1);
+      Append(&f, sizeof(F));
+    }
+    return;
+  }
+  // Large: hash each chunk straight from memory first (the hash streams memory as fast as
+  // raw XXH3 does), then check the chunk for NaNs while it is still in cache. NaNs are rare:
+  // on one, roll the hash back to a snapshot taken before the chunk and hash a canonical copy.
+  // Memory is read once.
+  if (!hasher_.has_value()) hasher_.emplace();
+  if (buffered_ > 0) {
+    hasher_->Update(buffer_, buffered_);
+    buffered_ = 0;
+  }
+  Hasher snapshot;
   for (size_t i = 0; i < count; i += kChunk) {
     const size_t n = std::min(kChunk, count - i);
-    if (!AnyNaN(data + i, n)) {
-      Append(data + i, n * sizeof(F));
-    } else {
+    snapshot.CopyFrom(*hasher_);
+    hasher_->Update(data + i, n * sizeof(F));
+    if (AnyNaN(data + i, n)) {
+      hasher_->CopyFrom(snapshot);
       std::memcpy(scratch, data + i, n * sizeof(F));
       CanonicalizeNaNs(scratch, n);
-      Append(scratch, n * sizeof(F));
+      hasher_->Update(scratch, n * sizeof(F));
     }
   }
 }

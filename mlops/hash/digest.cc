@@ -84,6 +84,8 @@ std::string Digest::ShortHex(size_t n) const {
 
 void Hasher::Reset() { XXH3_128bits_reset(&state_); }
 
+void Hasher::CopyFrom(const Hasher& other) { XXH3_copyState(&state_, &other.state_); }
+
 void Hasher::Update(const void* data, size_t size) {
   if (size == 0) return;
   if (size < kDispatchThreshold) {

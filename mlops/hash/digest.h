@@ -108,6 +108,10 @@ class Hasher {
   // Forgets everything fed so far.
   void Reset();
 
+  // Makes this hasher's state a copy of `other`'s (about 600 bytes copied): a snapshot to
+  // roll back to.
+  void CopyFrom(const Hasher& other);
+
   void Update(const void* data, size_t size);
   void Update(absl::string_view bytes) { Update(bytes.data(), bytes.size()); }
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine to build mlops, then runs the main example.
+#
+#   ./setup.sh                  install what is missing, then run the example
+#   ./setup.sh --install-only   install what is missing, nothing else (used by .ci/run)
+#
+# Idempotent: packages already installed are left alone, and apt-get runs only when
+# something is missing. Needs root or sudo for the install step.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(
+  # Build: Bazel 4.2.3 (WORKSPACE mode) and the rule sets it loads offline.
+  bazel-bootstrap bazel-platforms bazel-skylib bazel-rules-java
+  g++ pkg-config
+  # Libraries, all from Debian 12.
+  libabsl-dev libprotobuf-dev protobuf-compiler libxxhash-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "Installing: ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "error: run as root, or install sudo" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+else
+  echo "All build dependencies are installed."
+fi
+
+if [[ "${1:-}" == "--install-only" ]]; then
+  exit 0
+fi
+
+bazel run //examples/digest
