@@ -27,6 +27,15 @@ constexpr int kReadTries = 3;
 constexpr int64_t kRacyWindowNs = 1'000'000'000;
 constexpr char kCacheMagic[8] = {'M', 'L', 'O', 'P', 'S', 'S', 'C', '1'};
 
+// PosixError, except that a symbolic-link loop (ELOOP) is the caller's bad input.
+absl::Status StatError(int error, absl::string_view op, const std::string& path) {
+  if (error == ELOOP) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("symbolic-link cycle (too many levels of links) at ", path));
+  }
+  return PosixError(error, op, path);
+}
+
 int64_t Nanos(const struct timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
@@ -62,7 +71,16 @@ absl::StatusOr<FileRead> ReadAndHash(const std::string& path) {
     // O_NONBLOCK so that opening a FIFO does not wait for a writer; it has no effect on the
     // reads of a regular file.
     ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd.valid()) return PosixError(errno, "open", path);
+    if (!fd.valid()) {
+      const int open_errno = errno;
+      // A socket (ENXIO) or a similar special file cannot be opened at all: report it as
+      // "not a regular file" rather than as the open's errno.
+      struct stat st;
+      if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        return absl::InvalidArgumentError(absl::StrCat("not a regular file: ", path));
+      }
+      return StatError(open_errno, "open", path);
+    }
     FileRead out;
     if (::fstat(fd.get(), &out.st) != 0) return PosixError(errno, "stat", path);
     if (!S_ISREG(out.st.st_mode)) {
@@ -124,9 +142,9 @@ absl::StatusOr<Digest> DigestFile(const std::string& path) {
 absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
   const std::string key = Absolute(path);
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return PosixError(errno, "stat", path);
+  if (::stat(path.c_str(), &st) != 0) return StatError(errno, "stat", path);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       const Entry& e = it->second;
@@ -141,7 +159,7 @@ absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
   absl::StatusOr<FileRead> read = ReadAndHash(path);
   if (!read.ok()) return read.status();
   const int64_t changed_ns = std::max(Nanos(read->st.st_mtim), Nanos(read->st.st_ctim));
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ++stats_.files_read;
   stats_.bytes_read += read->bytes;
   if (changed_ns < start_ns - kRacyWindowNs) {
@@ -156,7 +174,7 @@ absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
 
 absl::StatusOr<Digest> FileDigester::Directory(const std::string& path) {
   struct stat root;
-  if (::stat(path.c_str(), &root) != 0) return PosixError(errno, "stat", path);
+  if (::stat(path.c_str(), &root) != 0) return StatError(errno, "stat", path);
   if (!S_ISDIR(root.st_mode)) {
     return absl::InvalidArgumentError(absl::StrCat("not a directory: ", path));
   }
@@ -191,7 +209,7 @@ absl::StatusOr<Digest> FileDigester::Directory(const std::string& path) {
         const std::string child = absl::StrCat(dir, "/", name);
         const std::string child_rel = rel.empty() ? name : absl::StrCat(rel, "/", name);
         struct stat cst;
-        if (::stat(child.c_str(), &cst) != 0) return PosixError(errno, "stat", child);
+        if (::stat(child.c_str(), &cst) != 0) return StatError(errno, "stat", child);
         if (S_ISDIR(cst.st_mode)) {
           absl::Status s = Walk(child, child_rel, cst);
           if (!s.ok()) return s;
@@ -231,7 +249,7 @@ absl::StatusOr<Digest> FileDigester::Directory(const std::string& path) {
 absl::Status FileDigester::Save(const std::string& path) const {
   std::string out(kCacheMagic, sizeof(kCacheMagic));
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     AppendU64(&out, entries_.size());
     for (const auto& [key, e] : entries_) {
       AppendU64(&out, key.size());
@@ -292,18 +310,18 @@ absl::Status FileDigester::Load(const std::string& path) {
                                    digest};
   }
   if (!in.empty()) return corrupt("trailing bytes");
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (auto& [key, e] : loaded) entries_.insert_or_assign(key, e);
   return absl::OkStatus();
 }
 
 FileDigester::Stats FileDigester::stats() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return stats_;
 }
 
 size_t FileDigester::size() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return entries_.size();
 }
 

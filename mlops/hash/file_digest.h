@@ -28,12 +28,13 @@
 #define MLOPS_HASH_FILE_DIGEST_H_
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "mlops/hash/digest.h"
 
 namespace mlops {
@@ -90,7 +91,9 @@ class FileDigester {
     Digest digest;
   };
 
-  mutable absl::Mutex mu_;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, which
+  // then cannot see absl::Mutex synchronize; std::mutex is inlined into our own code.
+  mutable std::mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 };
