@@ -1,0 +1,94 @@
+// mlops/store/disk_store.h — the embedded ContentStore: one directory, shared by any number
+// of threads and processes, crash-safe.
+//
+// Layout of the directory:
+//   FORMAT               "mlops-disk-store 1": refuses to open a store of another format
+//   cas/ab/<32 hex>      one file per value, sharded by the first two hex characters
+//   tmp/                 values being written (each locked by its writer with flock)
+//   quarantine/          entries that failed verification, kept for inspection
+//
+// A write goes to a temporary file in tmp/ (same filesystem), optionally fsync'ed, and is
+// renamed into cas/; a reader therefore sees a whole value or none, whatever crashes. A
+// temporary file left by a crashed writer is removed on a later Open once no process holds
+// its lock. Every read re-hashes the value and compares it with its name.
+//
+// Last access: a read sets the entry's mtime to now when it is more than a minute old, so
+// garbage collection evicts by (approximately, to the minute) least-recent use.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<mlops::DiskStore>> store =
+//       mlops::DiskStore::Open("/var/cache/myapp/.mlops/store");
+//   if (!store.ok()) return store.status();
+//   absl::StatusOr<mlops::Digest> d = (*store)->Put(bytes);
+//
+// Thread safety: safe for concurrent use by many threads and processes.
+#ifndef MLOPS_STORE_DISK_STORE_H_
+#define MLOPS_STORE_DISK_STORE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "mlops/store/content_store.h"
+
+namespace mlops {
+
+// How hard a write works to survive a power loss (a process crash never loses a committed
+// write, whatever is chosen).
+enum class Durability {
+  kNone,                   // rename only: fastest; a power loss may lose recent writes
+  kSyncFile,               // fsync the file before the rename
+  kSyncFileAndDirectory,   // also fsync the directory after the rename
+};
+
+struct DiskStoreOptions {
+  Durability durability = Durability::kNone;
+  // Values at least this large are read as a memory mapping instead of a heap copy.
+  size_t map_threshold = 64 * 1024;
+};
+
+class DiskStore : public ContentStore {
+ public:
+  // Opens the store in `dir`, creating it (and missing parents) if needed, and removes the
+  // temporary files of crashed writers. Errors, each naming the path:
+  //   FAILED_PRECONDITION  `dir` (or a part of the layout) exists but is not a directory, or
+  //                        FORMAT names another format;
+  //   PERMISSION_DENIED    `dir` cannot be created or written;
+  //   other codes          from errno.
+  static absl::StatusOr<std::unique_ptr<DiskStore>> Open(const std::string& dir,
+                                                         DiskStoreOptions options = {});
+
+  DiskStore(const DiskStore&) = delete;
+  DiskStore& operator=(const DiskStore&) = delete;
+
+  absl::StatusOr<Digest> Put(absl::string_view bytes) override;
+  absl::StatusOr<std::unique_ptr<BlobWriter>> NewWriter() override;
+  absl::StatusOr<Blob> Get(const Digest& digest) override;
+  absl::StatusOr<bool> Contains(const Digest& digest) override;
+  absl::Status Delete(const Digest& digest) override;
+  absl::StatusOr<std::vector<StoreEntry>> List() override;
+  absl::StatusOr<StoreStats> Stats() override;
+
+  const std::string& dir() const { return dir_; }
+  // Where the value with this digest is (or would be) stored.
+  std::string PathOf(const Digest& digest) const;
+
+ private:
+  friend class DiskBlobWriter;
+  DiskStore(std::string dir, DiskStoreOptions options);
+
+  // Creates a locked temporary file in tmp/; returns its fd and path.
+  absl::Status CreateTemp(int* fd, std::string* path);
+  // Moves a written temporary file into place under `digest`.
+  absl::Status Publish(int fd, const std::string& temp_path, const Digest& digest);
+  absl::Status RemoveStaleTemps();
+  void Quarantine(const std::string& path, int fd);
+
+  const std::string dir_;
+  const DiskStoreOptions options_;
+  std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace mlops
+
+#endif  // MLOPS_STORE_DISK_STORE_H_
