@@ -1,0 +1,88 @@
+#include "mlops/lineage/internal/sqlite.h"
+
+#include "absl/strings/str_cat.h"
+#include "mlops/base/file_io.h"
+
+namespace mlops {
+namespace sqlite {
+
+absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
+  const std::string detail =
+      absl::StrCat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return absl::InvalidArgumentError(absl::StrCat("not an SQLite database: ", detail));
+    case SQLITE_CORRUPT:
+      return absl::DataLossError(absl::StrCat("corrupt lineage database: ", detail));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(absl::StrCat("lineage database is busy: ", detail));
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(absl::StrCat("disk full: ", detail));
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return absl::PermissionDeniedError(detail);
+    case SQLITE_CANTOPEN: {
+      const int err = db != nullptr ? sqlite3_system_errno(db) : 0;
+      if (err != 0) return PosixError(err, "open lineage database", what);
+      return absl::NotFoundError(absl::StrCat("cannot open lineage database: ", detail));
+    }
+    default:
+      return absl::InternalError(absl::StrCat("SQLite error ", rc, ": ", detail));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, int flags) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = sqlite::Error(db, rc, path);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  return std::unique_ptr<Db>(new Db(db, path));
+}
+
+Db::~Db() { sqlite3_close_v2(db_); }
+
+absl::Status Db::Exec(const char* sql) {
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? absl::OkStatus() : Error(rc);
+}
+
+absl::StatusOr<std::unique_ptr<Statement>> Db::Prepare(const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return Error(rc);
+  return std::make_unique<Statement>(this, stmt);
+}
+
+absl::StatusOr<bool> Statement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db_->Error(rc);
+}
+
+absl::Status Statement::Run() {
+  ResetOnExit reset(*this);
+  absl::StatusOr<bool> row = Step();
+  return row.ok() ? absl::OkStatus() : row.status();
+}
+
+absl::string_view Statement::Text(int col) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return p == nullptr ? absl::string_view() : absl::string_view(reinterpret_cast<const char*>(p), n);
+}
+
+absl::string_view Statement::Blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return p == nullptr ? absl::string_view() : absl::string_view(static_cast<const char*>(p), n);
+}
+
+}  // namespace sqlite
+}  // namespace mlops

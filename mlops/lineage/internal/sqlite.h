@@ -1,0 +1,102 @@
+// Internal: a thin RAII layer over the SQLite C API, with errors as absl::Status.
+#ifndef MLOPS_LINEAGE_INTERNAL_SQLITE_H_
+#define MLOPS_LINEAGE_INTERNAL_SQLITE_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace mlops {
+namespace sqlite {
+
+// The Status for SQLite result code `rc` on `db`, naming `what` (usually the file).
+//   SQLITE_NOTADB → INVALID_ARGUMENT, SQLITE_CORRUPT → DATA_LOSS, SQLITE_BUSY/LOCKED →
+//   UNAVAILABLE, SQLITE_FULL → RESOURCE_EXHAUSTED, SQLITE_READONLY/PERM/AUTH →
+//   PERMISSION_DENIED, SQLITE_CANTOPEN → from errno, others → INTERNAL.
+absl::Status Error(sqlite3* db, int rc, absl::string_view what);
+
+class Statement;
+
+// One connection. Not thread-safe: the owner serializes its use.
+class Db {
+ public:
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, int flags);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  sqlite3* get() const { return db_; }
+  const std::string& path() const { return path_; }
+
+  // Runs one or more statements that return no rows.
+  absl::Status Exec(const char* sql);
+  // Prepares a statement. The statement must not outlive the Db.
+  absl::StatusOr<std::unique_ptr<Statement>> Prepare(const char* sql);
+  // The status for `rc`, naming this database's file.
+  absl::Status Error(int rc) const { return sqlite::Error(db_, rc, path_); }
+
+ private:
+  Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  const std::string path_;
+};
+
+// A prepared statement. Bind with 1-based indexes, Step until it returns false, Reset to
+// reuse.
+class Statement {
+ public:
+  Statement(const Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& BindText(int i, absl::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& BindBlob(int i, absl::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // True while there is a row to read; false when done.
+  absl::StatusOr<bool> Step();
+  // Steps a statement that returns no rows, then resets it.
+  absl::Status Run();
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  absl::string_view Text(int col) const;
+  absl::string_view Blob(int col) const;
+
+ private:
+  const Db* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// Resets a statement when it goes out of scope, so early returns leave it reusable.
+class ResetOnExit {
+ public:
+  explicit ResetOnExit(Statement& s) : s_(s) {}
+  ~ResetOnExit() { s_.Reset(); }
+
+ private:
+  Statement& s_;
+};
+
+}  // namespace sqlite
+}  // namespace mlops
+
+#endif  // MLOPS_LINEAGE_INTERNAL_SQLITE_H_

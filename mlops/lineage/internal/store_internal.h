@@ -1,0 +1,50 @@
+// Internal: conversions shared by the SQLite lineage store's source files.
+#ifndef MLOPS_LINEAGE_INTERNAL_STORE_INTERNAL_H_
+#define MLOPS_LINEAGE_INTERNAL_STORE_INTERNAL_H_
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "mlops/hash/digest.h"
+#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/lineage/sqlite_lineage_store.h"
+
+namespace mlops {
+namespace lineage_internal {
+
+// A digest as stored in the database: its 16 canonical bytes.
+inline std::string DigestBlob(const Digest& d) {
+  unsigned char bytes[Digest::kBytes];
+  d.ToBytes(bytes);
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+}
+
+// The digest in a 16-byte blob; zero if the blob has another size.
+inline Digest DigestFromBlob(absl::string_view blob) {
+  if (blob.size() != Digest::kBytes) return Digest();
+  return Digest::FromBytes(reinterpret_cast<const unsigned char*>(blob.data()));
+}
+
+// Microseconds since the epoch, as stored in the *_us columns.
+inline int64_t Micros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+}  // namespace lineage_internal
+
+// Statements prepared once per connection.
+struct SqliteLineageStore::Statements {
+  std::unique_ptr<sqlite::Statement> begin, commit, rollback;
+  std::unique_ptr<sqlite::Statement> insert_execution, upsert_artifact, insert_event;
+  std::unique_ptr<sqlite::Statement> delete_events, reserve_ids, run_exists;
+  std::unique_ptr<sqlite::Statement> get_execution, get_artifact, events_of_execution;
+  std::unique_ptr<sqlite::Statement> edge_executions;
+};
+
+}  // namespace mlops
+
+#endif  // MLOPS_LINEAGE_INTERNAL_STORE_INTERNAL_H_

@@ -1,0 +1,130 @@
+// mlops/lineage/lineage_store.h — the record of what ran, on what, producing what.
+//
+// Every step call becomes an `Execution` in a `Run`, linked to the `Artifact`s (values, by
+// content digest) it read and wrote (lineage.proto). A LineageStore keeps these records and
+// answers the questions lineage is for: who produced this value, what consumed it, what is
+// the whole graph upstream or downstream of it, what did a run do. Runs can be deleted,
+// together with the artifacts nothing else refers to.
+//
+// `SqliteLineageStore` (sqlite_lineage_store.h) is the embedded implementation.
+//
+// Example:
+//   absl::StatusOr<int64_t> run = store->BeginRun(run_proto);
+//   execution.set_run_id(*run);
+//   absl::StatusOr<int64_t> id = store->RecordExecution(execution);
+//   absl::StatusOr<mlops::Subgraph> up = store->Upstream(mlops::LineageNode::Of(model_digest));
+//
+// Thread safety: implementations are safe for concurrent use by many threads; the SQLite
+// implementation also by many processes sharing one database file.
+#ifndef MLOPS_LINEAGE_LINEAGE_STORE_H_
+#define MLOPS_LINEAGE_LINEAGE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "mlops/hash/digest.h"
+#include "mlops/lineage/lineage.pb.h"
+
+namespace mlops {
+
+// Where a closure query starts: an artifact (by digest) or an execution (by id).
+struct LineageNode {
+  std::optional<Digest> artifact;
+  int64_t execution_id = 0;
+
+  static LineageNode Of(const Digest& d) { return LineageNode{d, 0}; }
+  static LineageNode OfExecution(int64_t id) { return LineageNode{std::nullopt, id}; }
+};
+
+struct ClosureOptions {
+  // At most this many executions deep (1 = only the direct producers/consumers); negative
+  // means no limit.
+  int max_hops = -1;
+  // Follow executions that were answered from the cache. By default an artifact's producers
+  // are the executions that computed it; cache hits that returned it are followed only
+  // when no computing execution is recorded (e.g. its run was deleted).
+  bool include_cache_hits = false;
+};
+
+// Which runs FindRuns returns. Unset fields do not filter.
+struct RunFilter {
+  std::optional<std::string> program;
+  std::optional<Run::Status> status;
+  std::optional<absl::Time> started_after;   // inclusive
+  std::optional<absl::Time> started_before;  // exclusive
+  int limit = 100;                           // newest first
+};
+
+class LineageStore {
+ public:
+  virtual ~LineageStore() = default;
+
+  // Records a new run and returns its id (run.id() is ignored). INVALID_ARGUMENT if
+  // `program` is empty.
+  virtual absl::StatusOr<int64_t> BeginRun(const Run& run) = 0;
+
+  // Replaces the stored run with id run.id() (e.g. to set its end time and status).
+  // NOT_FOUND if there is no such run.
+  virtual absl::Status UpdateRun(const Run& run) = 0;
+
+  // NOT_FOUND if there is no run with this id.
+  virtual absl::StatusOr<Run> GetRun(int64_t id) = 0;
+
+  // Runs matching `filter`, newest first.
+  virtual absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter) = 0;
+
+  // Deletes the run, its executions and their events, and every artifact that no remaining
+  // execution refers to. NOT_FOUND if there is no such run.
+  virtual absl::Status DeleteRun(int64_t id) = 0;
+
+  // Records an execution with its input and output artifacts, atomically: after a crash it is
+  // there whole or not at all. Returns its new id (execution.id() is ignored). Records may be
+  // committed in batches (see the implementation); every query sees them at once.
+  // INVALID_ARGUMENT for an empty step name or a malformed digest; NOT_FOUND if run_id is
+  // set and names no run.
+  virtual absl::StatusOr<int64_t> RecordExecution(const Execution& execution) = 0;
+
+  // Replaces the stored execution with id execution.id(), e.g. to finish a RUNNING one.
+  // NOT_FOUND if there is none.
+  virtual absl::Status UpdateExecution(const Execution& execution) = 0;
+
+  // NOT_FOUND if there is no execution with this id.
+  virtual absl::StatusOr<Execution> GetExecution(int64_t id) = 0;
+
+  // NOT_FOUND if no execution has read or written this artifact.
+  virtual absl::StatusOr<Artifact> GetArtifact(const Digest& digest) = 0;
+
+  // The executions of a run, in id order. NOT_FOUND if there is no such run.
+  virtual absl::StatusOr<std::vector<Execution>> ExecutionsOfRun(int64_t run_id) = 0;
+
+  // The most recent executions of a step (by start time, newest first), at most `limit`.
+  virtual absl::StatusOr<std::vector<Execution>> ExecutionsOfStep(const std::string& step_name,
+                                                                  int limit = 100) = 0;
+
+  // Executions that output the artifact (computing ones first, then cache hits; each group
+  // in id order). Empty if none.
+  virtual absl::StatusOr<std::vector<Execution>> Producers(const Digest& digest) = 0;
+
+  // Executions that read the artifact, in id order. Empty if none.
+  virtual absl::StatusOr<std::vector<Execution>> Consumers(const Digest& digest) = 0;
+
+  // Everything the node depends on (Upstream) or that depends on it (Downstream): the
+  // executions reached, every event of those executions, and every artifact those events
+  // name. NOT_FOUND if the start node is unknown.
+  virtual absl::StatusOr<Subgraph> Upstream(const LineageNode& from,
+                                            const ClosureOptions& options = {}) = 0;
+  virtual absl::StatusOr<Subgraph> Downstream(const LineageNode& from,
+                                              const ClosureOptions& options = {}) = 0;
+
+  // Commits every record made so far.
+  virtual absl::Status Flush() = 0;
+};
+
+}  // namespace mlops
+
+#endif  // MLOPS_LINEAGE_LINEAGE_STORE_H_

@@ -1,0 +1,498 @@
+// SqliteLineageStore: opening, the schema, and writes. Queries are in
+// sqlite_lineage_queries.cc.
+#include "mlops/lineage/sqlite_lineage_store.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/lineage/internal/store_internal.h"
+
+namespace mlops {
+
+using lineage_internal::DigestBlob;
+using lineage_internal::Micros;
+
+namespace {
+
+constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
+constexpr int64_t kIdBlock = 1024;
+
+// Version 1 of the schema. Every statement is idempotent so that two processes creating
+// the schema at once both succeed (the second inside its own IMMEDIATE transaction sees the
+// first's tables).
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  program TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  start_us INTEGER NOT NULL,
+  end_us INTEGER NOT NULL,
+  proto BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS runs_by_program ON runs(program, start_us);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_us);
+CREATE TABLE IF NOT EXISTS executions(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  action_key BLOB NOT NULL,
+  status INTEGER NOT NULL,
+  cache_hit INTEGER NOT NULL,
+  start_us INTEGER NOT NULL,
+  end_us INTEGER NOT NULL,
+  proto BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS executions_by_run ON executions(run_id);
+CREATE INDEX IF NOT EXISTS executions_by_step ON executions(step, start_us);
+CREATE INDEX IF NOT EXISTS executions_by_key ON executions(action_key);
+CREATE TABLE IF NOT EXISTS artifacts(
+  digest BLOB PRIMARY KEY,
+  type_name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  label TEXT NOT NULL,
+  uri TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events(
+  digest BLOB NOT NULL,
+  kind INTEGER NOT NULL,
+  execution_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  PRIMARY KEY(digest, kind, execution_id, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_execution ON events(execution_id);
+CREATE TABLE IF NOT EXISTS id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
+INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
+)sql";
+
+absl::Status ValidateRef(const ArtifactRef& ref, absl::string_view role) {
+  if (!Digest::FromHex(ref.digest()).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(role, " \"", ref.name(),
+                                                   "\" has a malformed digest \"",
+                                                   ref.digest(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateExecution(const Execution& e) {
+  if (e.step_name().empty()) {
+    return absl::InvalidArgumentError("execution has no step name");
+  }
+  if (!e.action_key().empty() && !Digest::FromHex(e.action_key()).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("execution of ", e.step_name(), " has a malformed action key \"",
+                     e.action_key(), "\""));
+  }
+  for (const ArtifactRef& r : e.inputs()) {
+    absl::Status s = ValidateRef(r, "input");
+    if (!s.ok()) return s;
+  }
+  for (const ArtifactRef& r : e.outputs()) {
+    absl::Status s = ValidateRef(r, "output");
+    if (!s.ok()) return s;
+  }
+  for (const ArtifactRef& r : e.expected_outputs()) {
+    absl::Status s = ValidateRef(r, "expected output");
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+SqliteLineageStore::SqliteLineageStore(std::string path, SqliteLineageOptions options,
+                                       std::unique_ptr<sqlite::Db> db)
+    : path_(std::move(path)), options_(options), db_(std::move(db)) {}
+
+absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
+    const std::string& path, SqliteLineageOptions options) {
+  if (path.empty()) return absl::InvalidArgumentError("lineage database path is empty");
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<SqliteLineageStore> store(
+      new SqliteLineageStore(path, options, *std::move(db)));
+  {
+    std::lock_guard<std::mutex> lock(store->mu_);
+    absl::Status s = store->Init();
+    if (!s.ok()) return s;
+  }
+  if (options.max_batch_delay > absl::ZeroDuration()) {
+    store->flusher_ = std::thread([s = store.get()] { s->FlusherLoop(); });
+  }
+  return store;
+}
+
+absl::Status SqliteLineageStore::Init() {
+  sqlite3_busy_timeout(db_->get(), static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
+  // The first statement to read the file is where a non-database shows itself.
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> pragma =
+      db_->Prepare("PRAGMA application_id");
+  if (!pragma.ok()) return pragma.status();
+  absl::StatusOr<bool> row = (*pragma)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t app_id = (*pragma)->Int(0);
+  pragma->reset();
+  if (app_id != 0 && app_id != kApplicationId) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, " is another application's SQLite database, not mlops lineage"));
+  }
+  if (path_ != ":memory:") {
+    absl::Status s = db_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    if (!s.ok()) return s;
+  }
+  const auto user_version = [this]() -> absl::StatusOr<int64_t> {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_->Prepare("PRAGMA user_version");
+    if (!q.ok()) return q.status();
+    absl::StatusOr<bool> r = (*q)->Step();
+    if (!r.ok()) return r.status();
+    return (*q)->Int(0);
+  };
+  absl::StatusOr<int64_t> version = user_version();
+  if (!version.ok()) return version.status();
+  if (*version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path_, " was written by a newer mlops (lineage schema version ", *version,
+        "); this build reads versions up to ", kSchemaVersion));
+  }
+  if (*version < kSchemaVersion) {
+    absl::Status s = db_->Exec("BEGIN IMMEDIATE");
+    if (!s.ok()) return s;
+    // Re-read inside the write lock: another process may have created the schema.
+    version = user_version();
+    if (version.ok() && *version == 0 && app_id == 0) {
+      absl::StatusOr<std::unique_ptr<sqlite::Statement>> tables =
+          db_->Prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+      absl::StatusOr<bool> r = tables.ok() ? (*tables)->Step() : tables.status();
+      if (r.ok() && (*tables)->Int(0) > 0) {
+        db_->Exec("ROLLBACK").IgnoreError();
+        return absl::InvalidArgumentError(absl::StrCat(
+            path_, " is an SQLite database with tables of its own, not mlops lineage"));
+      }
+    }
+    if (version.ok() && *version < kSchemaVersion) {
+      s = db_->Exec(kSchemaV1);
+      if (s.ok()) {
+        s = db_->Exec(absl::StrCat("PRAGMA application_id=", kApplicationId,
+                                   "; PRAGMA user_version=", kSchemaVersion, ";")
+                          .c_str());
+      }
+    } else if (!version.ok()) {
+      s = version.status();
+    }
+    if (!s.ok()) {
+      db_->Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    s = db_->Exec("COMMIT");
+    if (!s.ok()) return s;
+  }
+
+  stmts_ = std::make_unique<Statements>();
+  struct {
+    std::unique_ptr<sqlite::Statement>* slot;
+    const char* sql;
+  } const prepared[] = {
+      {&stmts_->begin, "BEGIN IMMEDIATE"},
+      {&stmts_->commit, "COMMIT"},
+      {&stmts_->rollback, "ROLLBACK"},
+      {&stmts_->insert_execution,
+       "INSERT OR REPLACE INTO executions(id, run_id, step, action_key, status, cache_hit, "
+       "start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+      {&stmts_->upsert_artifact,
+       "INSERT INTO artifacts(digest, type_name, size, label, uri) VALUES(?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT(digest) DO UPDATE SET "
+       "label = CASE WHEN label = '' THEN excluded.label ELSE label END, "
+       "uri = CASE WHEN uri = '' THEN excluded.uri ELSE uri END, "
+       "type_name = CASE WHEN type_name = '' THEN excluded.type_name ELSE type_name END "
+       "WHERE excluded.label != '' OR excluded.uri != '' OR excluded.type_name != ''"},
+      {&stmts_->insert_event,
+       "INSERT OR IGNORE INTO events(digest, kind, execution_id, name) VALUES(?1, ?2, ?3, ?4)"},
+      {&stmts_->delete_events, "DELETE FROM events WHERE execution_id = ?1"},
+      {&stmts_->reserve_ids,
+       "UPDATE id_blocks SET next = next + ?1 WHERE kind = 'execution' RETURNING next"},
+      {&stmts_->run_exists, "SELECT 1 FROM runs WHERE id = ?1"},
+      {&stmts_->get_execution, "SELECT proto FROM executions WHERE id = ?1"},
+      {&stmts_->get_artifact,
+       "SELECT type_name, size, label, uri FROM artifacts WHERE digest = ?1"},
+      {&stmts_->events_of_execution,
+       "SELECT digest, kind, name FROM events WHERE execution_id = ?1"},
+      {&stmts_->edge_executions,
+       "SELECT DISTINCT x.id, x.cache_hit FROM events e JOIN executions x "
+       "ON x.id = e.execution_id WHERE e.digest = ?1 AND e.kind = ?2 "
+       "ORDER BY x.cache_hit, x.id"},
+  };
+  for (const auto& p : prepared) {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(p.sql);
+    if (!stmt.ok()) return stmt.status();
+    *p.slot = *std::move(stmt);
+  }
+  return absl::OkStatus();
+}
+
+SqliteLineageStore::~SqliteLineageStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  FlushLocked().IgnoreError();
+  stmts_.reset();
+  db_.reset();
+}
+
+void SqliteLineageStore::FlusherLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (pending_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    const absl::Duration left = oldest_pending_ + options_.max_batch_delay - absl::Now();
+    if (left > absl::ZeroDuration()) {
+      wake_.wait_for(lock, absl::ToChronoNanoseconds(left));
+      continue;
+    }
+    // A failure leaves the batch queued; the next Flush or query reports it.
+    FlushLocked().IgnoreError();
+    if (!pending_.empty()) wake_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+}
+
+absl::Status SqliteLineageStore::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return FlushLocked();
+}
+
+absl::Status SqliteLineageStore::FlushLocked() {
+  if (pending_.empty()) return absl::OkStatus();
+  absl::Status s = stmts_->begin->Run();
+  if (!s.ok()) return s;
+  for (const Execution& e : pending_) {
+    s = WriteExecution(e);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = stmts_->commit->Run();
+  if (!s.ok()) {
+    stmts_->rollback->Run().IgnoreError();
+    return s;
+  }
+  pending_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLineageStore::WriteExecution(const Execution& e) {
+  std::string proto;
+  e.SerializeToString(&proto);
+  std::string key_blob;
+  if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
+  sqlite::Statement& ins = *stmts_->insert_execution;
+  ins.Bind(1, e.id())
+      .Bind(2, e.run_id())
+      .BindText(3, e.step_name())
+      .BindBlob(4, key_blob)
+      .Bind(5, e.status())
+      .Bind(6, e.cache_hit() ? 1 : 0)
+      .Bind(7, Micros(e.start_time()))
+      .Bind(8, Micros(e.end_time()))
+      .BindBlob(9, proto);
+  absl::Status s = ins.Run();
+  if (!s.ok()) return s;
+  const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
+    for (const ArtifactRef& r : refs) {
+      const std::string blob = DigestBlob(*Digest::FromHex(r.digest()));
+      sqlite::Statement& art = *stmts_->upsert_artifact;
+      art.BindBlob(1, blob)
+          .BindText(2, r.type_name())
+          .Bind(3, r.size())
+          .BindText(4, r.label())
+          .BindText(5, r.uri());
+      absl::Status st = art.Run();
+      if (!st.ok()) return st;
+      sqlite::Statement& ev = *stmts_->insert_event;
+      ev.BindBlob(1, blob).Bind(2, kind).Bind(3, e.id()).BindText(4, r.name());
+      st = ev.Run();
+      if (!st.ok()) return st;
+    }
+    return absl::OkStatus();
+  };
+  s = write_refs(e.inputs(), Event::INPUT);
+  if (!s.ok()) return s;
+  return write_refs(e.outputs(), Event::OUTPUT);
+}
+
+absl::Status SqliteLineageStore::DeleteEvents(int64_t execution_id) {
+  stmts_->delete_events->Bind(1, execution_id);
+  return stmts_->delete_events->Run();
+}
+
+absl::StatusOr<int64_t> SqliteLineageStore::NextExecutionId() {
+  if (next_id_ >= block_end_) {
+    sqlite::Statement& q = *stmts_->reserve_ids;
+    sqlite::ResetOnExit reset(q);
+    q.Bind(1, kIdBlock);
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("id_blocks has no 'execution' row");
+    block_end_ = q.Int(0);
+    next_id_ = block_end_ - kIdBlock;
+  }
+  return next_id_++;
+}
+
+absl::Status SqliteLineageStore::CheckRunExists(int64_t run_id) {
+  if (known_runs_.contains(run_id)) return absl::OkStatus();
+  sqlite::Statement& q = *stmts_->run_exists;
+  sqlite::ResetOnExit reset(q);
+  q.Bind(1, run_id);
+  absl::StatusOr<bool> row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("no run with id ", run_id, " in ", path_));
+  known_runs_.insert(run_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(const Execution& execution) {
+  absl::Status s = ValidateExecution(execution);
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (execution.run_id() != 0) {
+    s = CheckRunExists(execution.run_id());
+    if (!s.ok()) return s;
+  }
+  absl::StatusOr<int64_t> id = NextExecutionId();
+  if (!id.ok()) return id.status();
+  if (pending_.empty()) oldest_pending_ = absl::Now();
+  pending_.push_back(execution);
+  pending_.back().set_id(*id);
+  if (static_cast<int>(pending_.size()) >= options_.max_batch_size ||
+      options_.max_batch_delay <= absl::ZeroDuration()) {
+    s = FlushLocked();
+    if (!s.ok()) return s;
+  } else if (pending_.size() == 1) {
+    wake_.notify_one();
+  }
+  return *id;
+}
+
+absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
+  absl::Status s = ValidateExecution(execution);
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (Execution& queued : pending_) {
+    if (queued.id() == execution.id()) {
+      queued = execution;
+      return absl::OkStatus();
+    }
+  }
+  s = FlushLocked();
+  if (!s.ok()) return s;
+  absl::StatusOr<Execution> existing = LoadExecution(execution.id());
+  if (!existing.ok()) return existing.status();
+  s = stmts_->begin->Run();
+  if (!s.ok()) return s;
+  s = DeleteEvents(execution.id());
+  if (s.ok()) s = WriteExecution(execution);
+  if (s.ok()) s = stmts_->commit->Run();
+  if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+  return s;
+}
+
+absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
+  if (run.program().empty()) return absl::InvalidArgumentError("run has no program name");
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status s = stmts_->begin->Run();
+  if (!s.ok()) return s;
+  int64_t id = 0;
+  {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> ins = db_->Prepare(
+        "INSERT INTO runs(program, status, start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, x'')");
+    if (!ins.ok()) s = ins.status();
+    if (s.ok()) {
+      (*ins)->BindText(1, run.program())
+          .Bind(2, run.status())
+          .Bind(3, Micros(run.start_time()))
+          .Bind(4, Micros(run.end_time()));
+      s = (*ins)->Run();
+    }
+    id = sqlite3_last_insert_rowid(db_->get());
+  }
+  if (s.ok()) {
+    Run stored = run;
+    stored.set_id(id);
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> upd =
+        db_->Prepare("UPDATE runs SET proto = ?1 WHERE id = ?2");
+    if (!upd.ok()) s = upd.status();
+    if (s.ok()) {
+      (*upd)->BindBlob(1, stored.SerializeAsString()).Bind(2, id);
+      s = (*upd)->Run();
+    }
+  }
+  if (s.ok()) s = stmts_->commit->Run();
+  if (!s.ok()) {
+    stmts_->rollback->Run().IgnoreError();
+    return s;
+  }
+  known_runs_.insert(id);
+  return id;
+}
+
+absl::Status SqliteLineageStore::UpdateRun(const Run& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> upd = db_->Prepare(
+      "UPDATE runs SET program = ?1, status = ?2, start_us = ?3, end_us = ?4, proto = ?5 "
+      "WHERE id = ?6");
+  if (!upd.ok()) return upd.status();
+  (*upd)->BindText(1, run.program())
+      .Bind(2, run.status())
+      .Bind(3, Micros(run.start_time()))
+      .Bind(4, Micros(run.end_time()))
+      .BindBlob(5, run.SerializeAsString())
+      .Bind(6, run.id());
+  absl::Status s = (*upd)->Run();
+  if (!s.ok()) return s;
+  if (sqlite3_changes(db_->get()) == 0) {
+    return absl::NotFoundError(absl::StrCat("no run with id ", run.id(), " in ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status s = FlushLocked();
+  if (!s.ok()) return s;
+  known_runs_.erase(id);
+  s = CheckRunExists(id);
+  if (!s.ok()) return s;
+  known_runs_.erase(id);
+  s = db_->Exec(
+      "CREATE TEMP TABLE IF NOT EXISTS doomed(digest BLOB PRIMARY KEY) WITHOUT ROWID;"
+      "DELETE FROM temp.doomed;");
+  if (!s.ok()) return s;
+  s = stmts_->begin->Run();
+  if (!s.ok()) return s;
+  const char* const steps[] = {
+      "INSERT OR IGNORE INTO temp.doomed SELECT digest FROM events WHERE execution_id IN "
+      "(SELECT id FROM executions WHERE run_id = ?1)",
+      "DELETE FROM events WHERE execution_id IN (SELECT id FROM executions WHERE run_id = ?1)",
+      "DELETE FROM executions WHERE run_id = ?1",
+      "DELETE FROM artifacts WHERE digest IN (SELECT digest FROM temp.doomed) AND NOT EXISTS "
+      "(SELECT 1 FROM events WHERE events.digest = artifacts.digest)",
+      "DELETE FROM runs WHERE id = ?1",
+  };
+  for (const char* sql : steps) {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(sql);
+    if (!stmt.ok()) {
+      s = stmt.status();
+      break;
+    }
+    if (absl::string_view(sql).find("?1") != absl::string_view::npos) (*stmt)->Bind(1, id);
+    s = (*stmt)->Run();
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = stmts_->commit->Run();
+  if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+  return s;
+}
+
+}  // namespace mlops

@@ -1,0 +1,139 @@
+// mlops/lineage/sqlite_lineage_store.h — the embedded LineageStore: one SQLite file.
+//
+// The database runs in WAL mode with a busy timeout, so many processes can record into one
+// file at once while others query it. Each record is stored twice over: as indexed columns
+// (digests, step names, run ids, times) for queries, and as its serialized proto for
+// fidelity. The schema version is kept in `PRAGMA user_version`; a database written by a
+// newer schema is refused rather than misread.
+//
+// Batching: RecordExecution assigns the id at once (from a block of ids reserved in the
+// database, so ids stay unique across processes) and queues the record; queued records are
+// committed together, in one transaction, when `max_batch_size` are queued, when the oldest
+// has waited `max_batch_delay` (a background thread sees to it), on Flush(), before any
+// query, and on destruction. A crash therefore loses at most the last uncommitted batch, and
+// never leaves part of an execution behind.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<mlops::SqliteLineageStore>> store =
+//       mlops::SqliteLineageStore::Open(".mlops/lineage.db");
+//   // or SqliteLineageStore::Open(":memory:") for a private in-memory database
+//
+// Thread safety: safe for concurrent use by many threads and many processes.
+#ifndef MLOPS_LINEAGE_SQLITE_LINEAGE_STORE_H_
+#define MLOPS_LINEAGE_SQLITE_LINEAGE_STORE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "mlops/lineage/lineage_store.h"
+
+namespace mlops {
+
+namespace sqlite {
+class Db;
+class Statement;
+}  // namespace sqlite
+
+struct SqliteLineageOptions {
+  // Commit queued executions once this many are waiting...
+  int max_batch_size = 1000;
+  // ...or once the oldest has waited this long. Zero commits every record at once.
+  absl::Duration max_batch_delay = absl::Milliseconds(100);
+  // How long a writer waits for another process's transaction before failing UNAVAILABLE.
+  absl::Duration busy_timeout = absl::Seconds(60);
+};
+
+class SqliteLineageStore : public LineageStore {
+ public:
+  // The schema version this build writes and the newest it reads.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if needed) the database at `path`; ":memory:" gives a private in-memory
+  // database. Errors, each naming the path:
+  //   INVALID_ARGUMENT     the file is not an SQLite database, or is another
+  //                        application's SQLite database;
+  //   FAILED_PRECONDITION  it was written by a newer schema than kSchemaVersion;
+  //   DATA_LOSS            it is corrupt;
+  //   PERMISSION_DENIED / NOT_FOUND / ...  it cannot be opened or created.
+  static absl::StatusOr<std::unique_ptr<SqliteLineageStore>> Open(
+      const std::string& path, SqliteLineageOptions options = {});
+
+  // Commits what is queued (errors are lost: call Flush() first to see them).
+  ~SqliteLineageStore() override;
+  SqliteLineageStore(const SqliteLineageStore&) = delete;
+  SqliteLineageStore& operator=(const SqliteLineageStore&) = delete;
+
+  absl::StatusOr<int64_t> BeginRun(const Run& run) override;
+  absl::Status UpdateRun(const Run& run) override;
+  absl::StatusOr<Run> GetRun(int64_t id) override;
+  absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter) override;
+  absl::Status DeleteRun(int64_t id) override;
+  absl::StatusOr<int64_t> RecordExecution(const Execution& execution) override;
+  absl::Status UpdateExecution(const Execution& execution) override;
+  absl::StatusOr<Execution> GetExecution(int64_t id) override;
+  absl::StatusOr<Artifact> GetArtifact(const Digest& digest) override;
+  absl::StatusOr<std::vector<Execution>> ExecutionsOfRun(int64_t run_id) override;
+  absl::StatusOr<std::vector<Execution>> ExecutionsOfStep(const std::string& step_name,
+                                                          int limit = 100) override;
+  absl::StatusOr<std::vector<Execution>> Producers(const Digest& digest) override;
+  absl::StatusOr<std::vector<Execution>> Consumers(const Digest& digest) override;
+  absl::StatusOr<Subgraph> Upstream(const LineageNode& from,
+                                    const ClosureOptions& options = {}) override;
+  absl::StatusOr<Subgraph> Downstream(const LineageNode& from,
+                                      const ClosureOptions& options = {}) override;
+  absl::Status Flush() override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Statements;
+
+  SqliteLineageStore(std::string path, SqliteLineageOptions options,
+                     std::unique_ptr<sqlite::Db> db);
+  absl::Status Init();
+
+  // All of these REQUIRE mu_ held.
+  absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status WriteExecution(const Execution& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DeleteEvents(int64_t execution_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<int64_t> NextExecutionId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckRunExists(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Execution> LoadExecution(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<Execution>> LoadExecutions(const std::vector<int64_t>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Artifact> LoadArtifact(const Digest& digest) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<int64_t>> EdgeExecutions(const Digest& digest, int kind,
+                                                      bool include_cache_hits)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Subgraph> Closure(const LineageNode& from, const ClosureOptions& options,
+                                   bool upstream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlusherLoop();
+
+  const std::string path_;
+  const SqliteLineageOptions options_;
+
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
+  std::vector<Execution> pending_ ABSL_GUARDED_BY(mu_);
+  absl::Time oldest_pending_ ABSL_GUARDED_BY(mu_);
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;  // next id of the reserved block
+  int64_t block_end_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<int64_t> known_runs_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread flusher_;
+};
+
+}  // namespace mlops
+
+#endif  // MLOPS_LINEAGE_SQLITE_LINEAGE_STORE_H_
