@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -219,6 +220,7 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Closure(const LineageNode& from,
   std::vector<int64_t> execution_frontier;
   std::vector<Digest> artifact_frontier;
   std::vector<Event> events;
+  absl::flat_hash_map<int64_t, Execution> loaded;
 
   if (from.artifact.has_value()) {
     absl::StatusOr<Artifact> start = LoadArtifact(*from.artifact);
@@ -237,22 +239,22 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Closure(const LineageNode& from,
   int hops = 0;
   while (true) {
     for (int64_t id : execution_frontier) {
-      sqlite::Statement& q = *stmts_->events_of_execution;
-      sqlite::ResetOnExit reset(q);
-      q.Bind(1, id);
-      while (true) {
-        absl::StatusOr<bool> row = q.Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        const Digest d = DigestFromBlob(q.Blob(0));
-        const auto kind = static_cast<Event::Kind>(q.Int(1));
-        Event& ev = events.emplace_back();
-        ev.set_execution_id(id);
-        ev.set_digest(d.ToHex());
-        ev.set_kind(kind);
-        ev.set_name(std::string(q.Text(2)));
-        if (seen_artifacts.insert(d).second && kind == follow) artifact_frontier.push_back(d);
-      }
+      absl::StatusOr<Execution> e = LoadExecution(id);
+      if (!e.ok()) return e.status();
+      const auto add = [&](const auto& refs, Event::Kind kind) {
+        for (const ArtifactRef& r : refs) {
+          Event& ev = events.emplace_back();
+          ev.set_execution_id(id);
+          ev.set_digest(r.digest());
+          ev.set_kind(kind);
+          ev.set_name(r.name());
+          const Digest d = *Digest::FromHex(r.digest());  // validated when recorded
+          if (seen_artifacts.insert(d).second && kind == follow) artifact_frontier.push_back(d);
+        }
+      };
+      add(e->inputs(), Event::INPUT);
+      add(e->outputs(), Event::OUTPUT);
+      loaded.emplace(id, *std::move(e));
     }
     execution_frontier.clear();
     if (artifact_frontier.empty()) break;
@@ -273,9 +275,7 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Closure(const LineageNode& from,
   Subgraph graph;
   std::vector<int64_t> ids(seen_executions.begin(), seen_executions.end());
   std::sort(ids.begin(), ids.end());
-  absl::StatusOr<std::vector<Execution>> executions = LoadExecutions(ids);
-  if (!executions.ok()) return executions.status();
-  for (Execution& e : *executions) *graph.add_executions() = std::move(e);
+  for (int64_t id : ids) *graph.add_executions() = std::move(loaded[id]);
   std::vector<Digest> digests(seen_artifacts.begin(), seen_artifacts.end());
   std::sort(digests.begin(), digests.end());
   for (const Digest& d : digests) {

@@ -20,7 +20,9 @@ namespace {
 constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
 constexpr int64_t kIdBlock = 1024;
 
-// Version 1 of the schema. Every statement is idempotent so that two processes creating
+// Version 1 of the schema. An execution's events are also in its proto, so the events
+// table is keyed only for the lookups by artifact (producers, consumers); the events of one
+// execution are read from its proto. Every statement is idempotent so that two processes creating
 // the schema at once both succeed (the second inside its own IMMEDIATE transaction sees the
 // first's tables).
 constexpr char kSchemaV1[] = R"sql(
@@ -45,7 +47,6 @@ CREATE TABLE IF NOT EXISTS executions(
   proto BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_run ON executions(run_id);
 CREATE INDEX IF NOT EXISTS executions_by_step ON executions(step, start_us);
-CREATE INDEX IF NOT EXISTS executions_by_key ON executions(action_key);
 CREATE TABLE IF NOT EXISTS artifacts(
   digest BLOB PRIMARY KEY,
   type_name TEXT NOT NULL,
@@ -58,7 +59,6 @@ CREATE TABLE IF NOT EXISTS events(
   execution_id INTEGER NOT NULL,
   name TEXT NOT NULL,
   PRIMARY KEY(digest, kind, execution_id, name)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_execution ON events(execution_id);
 CREATE TABLE IF NOT EXISTS id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
 INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
 )sql";
@@ -136,7 +136,8 @@ absl::Status SqliteLineageStore::Init() {
         absl::StrCat(path_, " is another application's SQLite database, not mlops lineage"));
   }
   if (path_ != ":memory:") {
-    absl::Status s = db_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    absl::Status s = db_->Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
     if (!s.ok()) return s;
   }
   const auto user_version = [this]() -> absl::StatusOr<int64_t> {
@@ -203,18 +204,22 @@ absl::Status SqliteLineageStore::Init() {
        "label = CASE WHEN label = '' THEN excluded.label ELSE label END, "
        "uri = CASE WHEN uri = '' THEN excluded.uri ELSE uri END, "
        "type_name = CASE WHEN type_name = '' THEN excluded.type_name ELSE type_name END "
-       "WHERE excluded.label != '' OR excluded.uri != '' OR excluded.type_name != ''"},
+       "WHERE (label = '' AND excluded.label != '') OR (uri = '' AND excluded.uri != '') OR "
+       "(type_name = '' AND excluded.type_name != '')"},
       {&stmts_->insert_event,
        "INSERT OR IGNORE INTO events(digest, kind, execution_id, name) VALUES(?1, ?2, ?3, ?4)"},
-      {&stmts_->delete_events, "DELETE FROM events WHERE execution_id = ?1"},
+      {&stmts_->delete_event,
+       "DELETE FROM events WHERE digest = ?1 AND kind = ?2 AND execution_id = ?3 AND "
+       "name = ?4"},
+      {&stmts_->delete_unreferenced_artifact,
+       "DELETE FROM artifacts WHERE digest = ?1 AND NOT EXISTS "
+       "(SELECT 1 FROM events WHERE digest = ?1)"},
       {&stmts_->reserve_ids,
        "UPDATE id_blocks SET next = next + ?1 WHERE kind = 'execution' RETURNING next"},
       {&stmts_->run_exists, "SELECT 1 FROM runs WHERE id = ?1"},
       {&stmts_->get_execution, "SELECT proto FROM executions WHERE id = ?1"},
       {&stmts_->get_artifact,
        "SELECT type_name, size, label, uri FROM artifacts WHERE digest = ?1"},
-      {&stmts_->events_of_execution,
-       "SELECT digest, kind, name FROM events WHERE execution_id = ?1"},
       {&stmts_->edge_executions,
        "SELECT DISTINCT x.id, x.cache_hit FROM events e JOIN executions x "
        "ON x.id = e.execution_id WHERE e.digest = ?1 AND e.kind = ?2 "
@@ -268,6 +273,7 @@ absl::Status SqliteLineageStore::FlushLocked() {
   if (pending_.empty()) return absl::OkStatus();
   absl::Status s = stmts_->begin->Run();
   if (!s.ok()) return s;
+  artifacts_in_transaction_.clear();
   for (const Execution& e : pending_) {
     s = WriteExecution(e);
     if (!s.ok()) break;
@@ -300,15 +306,22 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e) {
   if (!s.ok()) return s;
   const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
     for (const ArtifactRef& r : refs) {
-      const std::string blob = DigestBlob(*Digest::FromHex(r.digest()));
-      sqlite::Statement& art = *stmts_->upsert_artifact;
-      art.BindBlob(1, blob)
-          .BindText(2, r.type_name())
-          .Bind(3, r.size())
-          .BindText(4, r.label())
-          .BindText(5, r.uri());
-      absl::Status st = art.Run();
-      if (!st.ok()) return st;
+      const Digest d = *Digest::FromHex(r.digest());
+      const std::string blob = DigestBlob(d);
+      // An artifact written earlier in this same transaction exists for sure (we hold the
+      // write lock); only a label or URI could still need filling in.
+      const bool written = !artifacts_in_transaction_.insert(d).second;
+      absl::Status st;
+      if (!written || !r.label().empty() || !r.uri().empty()) {
+        sqlite::Statement& art = *stmts_->upsert_artifact;
+        art.BindBlob(1, blob)
+            .BindText(2, r.type_name())
+            .Bind(3, r.size())
+            .BindText(4, r.label())
+            .BindText(5, r.uri());
+        st = art.Run();
+        if (!st.ok()) return st;
+      }
       sqlite::Statement& ev = *stmts_->insert_event;
       ev.BindBlob(1, blob).Bind(2, kind).Bind(3, e.id()).BindText(4, r.name());
       st = ev.Run();
@@ -321,9 +334,22 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e) {
   return write_refs(e.outputs(), Event::OUTPUT);
 }
 
-absl::Status SqliteLineageStore::DeleteEvents(int64_t execution_id) {
-  stmts_->delete_events->Bind(1, execution_id);
-  return stmts_->delete_events->Run();
+absl::Status SqliteLineageStore::DeleteEvents(const Execution& e,
+                                              absl::flat_hash_set<Digest>* digests) {
+  const auto remove = [&](const auto& refs, Event::Kind kind) -> absl::Status {
+    for (const ArtifactRef& r : refs) {
+      const Digest d = *Digest::FromHex(r.digest());
+      if (digests != nullptr) digests->insert(d);
+      sqlite::Statement& del = *stmts_->delete_event;
+      del.BindBlob(1, DigestBlob(d)).Bind(2, kind).Bind(3, e.id()).BindText(4, r.name());
+      absl::Status s = del.Run();
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status s = remove(e.inputs(), Event::INPUT);
+  if (!s.ok()) return s;
+  return remove(e.outputs(), Event::OUTPUT);
 }
 
 absl::StatusOr<int64_t> SqliteLineageStore::NextExecutionId() {
@@ -391,7 +417,8 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   if (!existing.ok()) return existing.status();
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
-  s = DeleteEvents(execution.id());
+  artifacts_in_transaction_.clear();
+  s = DeleteEvents(*existing, nullptr);
   if (s.ok()) s = WriteExecution(execution);
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) stmts_->rollback->Run().IgnoreError();
@@ -461,34 +488,50 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status s = FlushLocked();
   if (!s.ok()) return s;
-  known_runs_.erase(id);
+  known_runs_.erase(id);  // look it up afresh: another process may have deleted it
   s = CheckRunExists(id);
   if (!s.ok()) return s;
   known_runs_.erase(id);
-  s = db_->Exec(
-      "CREATE TEMP TABLE IF NOT EXISTS doomed(digest BLOB PRIMARY KEY) WITHOUT ROWID;"
-      "DELETE FROM temp.doomed;");
-  if (!s.ok()) return s;
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
-  const char* const steps[] = {
-      "INSERT OR IGNORE INTO temp.doomed SELECT digest FROM events WHERE execution_id IN "
-      "(SELECT id FROM executions WHERE run_id = ?1)",
-      "DELETE FROM events WHERE execution_id IN (SELECT id FROM executions WHERE run_id = ?1)",
-      "DELETE FROM executions WHERE run_id = ?1",
-      "DELETE FROM artifacts WHERE digest IN (SELECT digest FROM temp.doomed) AND NOT EXISTS "
-      "(SELECT 1 FROM events WHERE events.digest = artifacts.digest)",
-      "DELETE FROM runs WHERE id = ?1",
-  };
-  for (const char* sql : steps) {
+  // Remove the run's events (found through its executions' protos), then its executions,
+  // then the artifacts those events named that no other event names, then the run.
+  absl::flat_hash_set<Digest> touched;
+  {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
+        db_->Prepare("SELECT proto FROM executions WHERE run_id = ?1");
+    if (!q.ok()) s = q.status();
+    while (s.ok()) {
+      (*q)->Bind(1, id);
+      absl::StatusOr<bool> row = (*q)->Step();
+      if (!row.ok()) s = row.status();
+      if (!s.ok() || !*row) break;
+      Execution e;
+      const absl::string_view blob = (*q)->Blob(0);
+      if (!e.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+        s = absl::DataLossError(
+            absl::StrCat("corrupt lineage database ", path_, ": an execution does not parse"));
+        break;
+      }
+      s = DeleteEvents(e, &touched);
+    }
+    if (q.ok()) (*q)->Reset();
+  }
+  for (const char* sql : {"DELETE FROM executions WHERE run_id = ?1",
+                          "DELETE FROM runs WHERE id = ?1"}) {
+    if (!s.ok()) break;
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(sql);
     if (!stmt.ok()) {
       s = stmt.status();
       break;
     }
-    if (absl::string_view(sql).find("?1") != absl::string_view::npos) (*stmt)->Bind(1, id);
+    (*stmt)->Bind(1, id);
     s = (*stmt)->Run();
+  }
+  for (const Digest& d : touched) {
     if (!s.ok()) break;
+    stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
+    s = stmts_->delete_unreferenced_artifact->Run();
   }
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) stmts_->rollback->Run().IgnoreError();

@@ -103,7 +103,10 @@ class SqliteLineageStore : public LineageStore {
   // All of these REQUIRE mu_ held.
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteExecution(const Execution& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status DeleteEvents(int64_t execution_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes the events of `e` (as its proto lists them), adding their digests to `*digests`
+  // when it is not null.
+  absl::Status DeleteEvents(const Execution& e, absl::flat_hash_set<Digest>* digests)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<int64_t> NextExecutionId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckRunExists(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Execution> LoadExecution(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -130,6 +133,8 @@ class SqliteLineageStore : public LineageStore {
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;  // next id of the reserved block
   int64_t block_end_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_set<int64_t> known_runs_ ABSL_GUARDED_BY(mu_);
+  // Artifacts already written by the current write transaction.
+  absl::flat_hash_set<Digest> artifacts_in_transaction_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread flusher_;
 };

@@ -40,8 +40,9 @@ inline int64_t Micros(const google::protobuf::Timestamp& t) {
 struct SqliteLineageStore::Statements {
   std::unique_ptr<sqlite::Statement> begin, commit, rollback;
   std::unique_ptr<sqlite::Statement> insert_execution, upsert_artifact, insert_event;
-  std::unique_ptr<sqlite::Statement> delete_events, reserve_ids, run_exists;
-  std::unique_ptr<sqlite::Statement> get_execution, get_artifact, events_of_execution;
+  std::unique_ptr<sqlite::Statement> delete_event, delete_unreferenced_artifact;
+  std::unique_ptr<sqlite::Statement> reserve_ids, run_exists;
+  std::unique_ptr<sqlite::Statement> get_execution, get_artifact;
   std::unique_ptr<sqlite::Statement> edge_executions;
 };
 
