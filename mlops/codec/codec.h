@@ -120,6 +120,16 @@ Digest Hash(const T& value) {
   return e.Finish();
 }
 
+// As Hash(value), also setting `*encoded_size` to the size of Encode(value) in bytes.
+template <typename T>
+Digest Hash(const T& value, size_t* encoded_size) {
+  static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);
+  Encoder e;
+  Codec<T>::Write(value, e);
+  *encoded_size = e.bytes_written();
+  return e.Finish();
+}
+
 // The type's name as codecs spell it, e.g. "vector<f64>" or "Point".
 template <typename T>
 const std::string& CodecName() {

@@ -140,6 +140,7 @@ template <typename F>
 void Encoder::AppendFloatsImpl(const F* data, size_t count) {
   if (out_ != nullptr) {
     const size_t start = out_->size();
+    total_ += count * sizeof(F);
     out_->append(reinterpret_cast<const char*>(data), count * sizeof(F));
     if (AnyNaN(data, count)) {
       CanonicalizeNaNs(reinterpret_cast<F*>(&(*out_)[start]), count);
@@ -171,6 +172,7 @@ void Encoder::AppendFloatsImpl(const F* data, size_t count) {
     buffered_ = 0;
   }
   Hasher snapshot;
+  total_ += count * sizeof(F);
   for (size_t i = 0; i < count; i += kChunk) {
     const size_t n = std::min(kChunk, count - i);
     snapshot.CopyFrom(*hasher_);

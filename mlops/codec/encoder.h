@@ -42,6 +42,7 @@ class Encoder {
   Encoder& operator=(const Encoder&) = delete;
 
   void Append(const void* data, size_t size) {
+    total_ += size;
     if (out_ != nullptr) {
       out_->append(static_cast<const char*>(data), size);
     } else if (buffered_ + size <= kBufferSize) {
@@ -69,6 +70,9 @@ class Encoder {
   // The digest of everything appended. REQUIRES: constructed in hashing mode; call once.
   Digest Finish();
 
+  // How many bytes have been appended (the size of the encoding so far).
+  size_t bytes_written() const { return total_; }
+
  private:
   static constexpr size_t kBufferSize = 512;
 
@@ -77,6 +81,7 @@ class Encoder {
   void AppendFloatsImpl(const F* data, size_t count);
 
   std::string* out_ = nullptr;
+  size_t total_ = 0;
   size_t buffered_ = 0;
   std::optional<Hasher> hasher_;  // started only once the buffer overflows
   char buffer_[kBufferSize];
