@@ -1,5 +1,6 @@
 #include "mlops/base/file_io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -77,6 +80,48 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   }
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
+}
+
+absl::Status RemoveAll(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? absl::OkStatus() : PosixError(errno, "stat", path);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return PosixError(errno, "open directory", path);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+    for (const std::string& name : names) {
+      absl::Status s = RemoveAll(path + "/" + name);
+      if (!s.ok()) return s;
+    }
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "rmdir", path);
+    return absl::OkStatus();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "unlink", path);
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirectories(const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("empty directory path");
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos < path.size() && path[pos] != '/') continue;
+    const std::string part = path.substr(0, pos);
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
+      return PosixError(errno, "create directory", part);
+    }
+    struct stat st;
+    if (::stat(part.c_str(), &st) != 0) return PosixError(errno, "stat", part);
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat("not a directory: ", part));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace mlops

@@ -54,6 +54,15 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  bool sync = false);
 
+// Removes `path` and, if it is a directory, everything below it (symbolic links are removed,
+// not followed). OK if `path` does not exist. Errors name the entry that could not be
+// removed.
+absl::Status RemoveAll(const std::string& path);
+
+// Creates directory `path` and any missing parents (mode 0755). OK if it exists as a
+// directory; FAILED_PRECONDITION naming the component that exists but is not a directory.
+absl::Status MakeDirectories(const std::string& path);
+
 }  // namespace mlops
 
 #endif  // MLOPS_BASE_FILE_IO_H_

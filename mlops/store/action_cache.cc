@@ -42,7 +42,7 @@ absl::StatusOr<std::unique_ptr<ActionCache>> ActionCache::OpenOnDisk(const std::
                                                                      ContentStore* store,
                                                                      Durability durability) {
   if (dir.empty()) return absl::InvalidArgumentError("action cache directory is empty");
-  absl::Status s = EnsureDir(dir);
+  absl::Status s = MakeDirectories(dir);
   if (!s.ok()) return s;
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     return PosixError(errno, "action cache directory is not writable:", dir);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <ctime>
 #include <utility>
@@ -66,12 +67,19 @@ absl::Status SyncDir(const std::string& path) {
 
 absl::Time MtimeOf(const struct stat& st) { return absl::TimeFromTimespec(st.st_mtim); }
 
+// Numbers temporary and quarantined files uniquely within the process (several DiskStore
+// instances may share one directory); the pid makes them unique across processes.
+uint64_t NextSerial() {
+  static std::atomic<uint64_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Lists the names in `dir` (without "." and ".."). A missing directory lists as empty.
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir) {
   std::vector<std::string> names;
   std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), &::closedir);
   if (d == nullptr) {
-    if (errno == ENOENT) return names;
+    if (errno == ENOENT || errno == ENOTDIR) return names;  // gone, or a stray file
     return PosixError(errno, "open directory", dir);
   }
   errno = 0;
@@ -172,8 +180,7 @@ std::string DiskStore::PathOf(const Digest& digest) const {
 }
 
 absl::Status DiskStore::CreateTemp(int* fd, std::string* path) {
-  *path = absl::StrCat(dir_, "/tmp/", ::getpid(), ".",
-                       counter_.fetch_add(1, std::memory_order_relaxed), ".", ::time(nullptr));
+  *path = absl::StrCat(dir_, "/tmp/", ::getpid(), ".", NextSerial(), ".", ::time(nullptr));
   const int f = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (f < 0) return PosixError(errno, "create temporary file", *path);
   // The lock tells a later Open that this file is in use; it dies with the process.
@@ -239,7 +246,7 @@ void DiskStore::Quarantine(const std::string& path, int fd) {
   if (ours.st_dev != now.st_dev || ours.st_ino != now.st_ino) return;
   const std::string target =
       absl::StrCat(dir_, "/quarantine/", path.substr(path.rfind('/') + 1), ".", ::getpid(),
-                   ".", counter_.fetch_add(1, std::memory_order_relaxed));
+                   ".", NextSerial());
   if (::rename(path.c_str(), target.c_str()) != 0) ::unlink(path.c_str());
 }
 

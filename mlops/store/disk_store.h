@@ -25,7 +25,6 @@
 #ifndef MLOPS_STORE_DISK_STORE_H_
 #define MLOPS_STORE_DISK_STORE_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -86,7 +85,6 @@ class DiskStore : public ContentStore {
 
   const std::string dir_;
   const DiskStoreOptions options_;
-  std::atomic<uint64_t> counter_{0};
 };
 
 }  // namespace mlops
