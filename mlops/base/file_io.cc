@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -67,9 +69,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data, bool sync) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".",
-                                       counter.fetch_add(1, std::memory_order_relaxed));
+  const std::string tmp =
+      absl::StrCat(path, ".tmp.", ::getpid(), ".", absl::Hex(RandomU64(), absl::kZeroPad16));
   ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd.valid()) return PosixError(errno, "create", tmp);
   absl::Status status = WriteAll(fd.get(), data, tmp);
@@ -80,6 +81,17 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   }
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
+}
+
+uint64_t RandomU64() {
+  uint64_t v = 0;
+  if (::getrandom(&v, sizeof(v), 0) != static_cast<ssize_t>(sizeof(v))) {
+    // Practically never; fall back to something that still differs between processes.
+    static std::atomic<uint64_t> fallback{0};
+    v = (static_cast<uint64_t>(::getpid()) << 32) ^ static_cast<uint64_t>(::time(nullptr)) ^
+        (fallback.fetch_add(0x9E3779B97F4A7C15ULL) + 1);
+  }
+  return v;
 }
 
 absl::Status RemoveAll(const std::string& path) {

@@ -8,6 +8,7 @@
 #ifndef MLOPS_BASE_FILE_IO_H_
 #define MLOPS_BASE_FILE_IO_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -53,6 +54,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // and renamed over `path`. On failure the temporary file is removed.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  bool sync = false);
+
+// 64 random bits from the kernel (getrandom), for unique temporary names.
+uint64_t RandomU64();
 
 // Removes `path` and, if it is a directory, everything below it (symbolic links are removed,
 // not followed). OK if `path` does not exist. Errors name the entry that could not be

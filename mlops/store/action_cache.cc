@@ -129,6 +129,7 @@ absl::Status ActionCache::CheckOutputs(const ActionResult& result) const {
 absl::StatusOr<ActionResult> ActionCache::Get(const Digest& key) {
   std::string sealed;
   std::string where;
+  struct stat read_stat = {};
   if (dir_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = memory_.find(key);
@@ -139,21 +140,45 @@ absl::StatusOr<ActionResult> ActionCache::Get(const Digest& key) {
     where = absl::StrCat("(memory) ", key.ToHex());
   } else {
     where = PathOf(key);
-    absl::StatusOr<std::string> bytes = ReadFile(where);
-    if (absl::IsNotFound(bytes.status())) {
-      return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
+    ScopedFd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
+      }
+      return PosixError(errno, "open", where);
     }
-    if (!bytes.ok()) return bytes.status();
-    sealed = *std::move(bytes);
+    if (::fstat(fd.get(), &read_stat) != 0) return PosixError(errno, "stat", where);
+    char buf[4096];
+    while (true) {
+      const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return PosixError(errno, "read", where);
+      if (n == 0) break;
+      sealed.append(buf, static_cast<size_t>(n));
+    }
   }
+  // Removes the record we read, but not a good one another process put there meanwhile.
+  const auto remove_what_we_read = [&] {
+    if (dir_.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = memory_.find(key);
+      if (it != memory_.end() && it->second == sealed) memory_.erase(it);
+      return;
+    }
+    struct stat now;
+    if (::stat(where.c_str(), &now) == 0 && now.st_dev == read_stat.st_dev &&
+        now.st_ino == read_stat.st_ino) {
+      ::unlink(where.c_str());
+    }
+  };
   absl::StatusOr<ActionResult> result = Unseal(key, sealed, where);
   if (!result.ok()) {
-    Delete(key).IgnoreError();
+    remove_what_we_read();
     return result.status();
   }
   absl::Status outputs = CheckOutputs(*result);
   if (!outputs.ok()) {
-    if (absl::IsNotFound(outputs)) Delete(key).IgnoreError();
+    if (absl::IsNotFound(outputs)) remove_what_we_read();
     return outputs;
   }
   return result;
@@ -176,12 +201,18 @@ absl::Status ActionCache::Put(const Digest& key, const ActionResult& result) {
     memory_[key] = std::move(sealed);
     return absl::OkStatus();
   }
-  static std::atomic<uint64_t> counter{0};
   const std::string path = PathOf(key);
-  const std::string temp =
-      absl::StrCat(dir_, "/tmp/", ::getpid(), ".", counter.fetch_add(1), ".", key.ToHex());
+  std::string temp;
   {
-    ScopedFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    // Random names, retried on EEXIST: equal pids (containers, a restarted process meeting
+    // its predecessor's leftovers) must not collide.
+    ScopedFd fd;
+    for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt) {
+      temp = absl::StrCat(dir_, "/tmp/", ::getpid(), ".",
+                          absl::Hex(RandomU64(), absl::kZeroPad16), ".", key.ToHex());
+      fd = ScopedFd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (!fd.valid() && errno != EEXIST) break;
+    }
     if (!fd.valid()) return PosixError(errno, "create", temp);
     absl::Status s = WriteAll(fd.get(), sealed, temp);
     if (s.ok() && durability_ != Durability::kNone && ::fsync(fd.get()) != 0) {

@@ -180,8 +180,16 @@ std::string DiskStore::PathOf(const Digest& digest) const {
 }
 
 absl::Status DiskStore::CreateTemp(int* fd, std::string* path) {
-  *path = absl::StrCat(dir_, "/tmp/", ::getpid(), ".", NextSerial(), ".", ::time(nullptr));
-  const int f = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // pid and serial make the name unique among live writers of one pid namespace; the
+  // random part keeps processes with equal pids (containers sharing the directory, or a
+  // restarted process meeting its predecessor's leftovers) apart; EEXIST retries anyway.
+  int f = -1;
+  for (int attempt = 0; attempt < 8 && f < 0; ++attempt) {
+    *path = absl::StrCat(dir_, "/tmp/", ::getpid(), ".", NextSerial(), ".",
+                         absl::Hex(RandomU64(), absl::kZeroPad16));
+    f = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (f < 0 && errno != EEXIST) break;
+  }
   if (f < 0) return PosixError(errno, "create temporary file", *path);
   // The lock tells a later Open that this file is in use; it dies with the process.
   ::flock(f, LOCK_EX);
@@ -246,7 +254,7 @@ void DiskStore::Quarantine(const std::string& path, int fd) {
   if (ours.st_dev != now.st_dev || ours.st_ino != now.st_ino) return;
   const std::string target =
       absl::StrCat(dir_, "/quarantine/", path.substr(path.rfind('/') + 1), ".", ::getpid(),
-                   ".", NextSerial());
+                   ".", NextSerial(), ".", absl::Hex(RandomU64(), absl::kZeroPad16));
   if (::rename(path.c_str(), target.c_str()) != 0) ::unlink(path.c_str());
 }
 
