@@ -91,8 +91,10 @@ std::string Encode(const T& value) {
 
 // The value encoded by `bytes`. Returns INVALID_ARGUMENT, naming the type and the byte
 // offset, when the bytes are truncated, have trailing bytes, or are not a canonical encoding
-// of a T. Never reads past `bytes` and never allocates more than a small multiple of
-// bytes.size(), whatever the bytes say.
+// of a T. Never reads past `bytes`. Every length prefix is checked against the bytes left
+// before anything is reserved, so a corrupt count cannot make Decode allocate more than a
+// small multiple of bytes.size(); the value itself can of course take more memory than its
+// encoding (a vector of empty std::optional<std::array<double, 512>> takes 4 KiB per byte).
 template <typename T>
 absl::StatusOr<T> Decode(absl::string_view bytes) {
   static_assert(kHasCodec<T>, MLOPS_INTERNAL_NO_CODEC_MESSAGE);

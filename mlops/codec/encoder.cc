@@ -109,14 +109,17 @@ bool AnyNaN(const F* p, size_t n) {
 }
 #endif
 
+// Rewrites every NaN among the `n` floats at `p` as the canonical NaN. `p` may be
+// unaligned (floats encoded after a bool, in a string), so elements go through memcpy.
 template <typename F>
-void CanonicalizeNaNs(F* p, size_t n) {
+void CanonicalizeNaNs(void* p, size_t n) {
   using Bits = typename FloatBits<F>::Bits;
+  char* bytes = static_cast<char*>(p);
+  const Bits canonical = FloatBits<F>::kCanonicalNaN;
   for (size_t i = 0; i < n; ++i) {
-    if (p[i] != p[i]) {
-      const Bits canonical = FloatBits<F>::kCanonicalNaN;
-      std::memcpy(&p[i], &canonical, sizeof(F));
-    }
+    F f;
+    std::memcpy(&f, bytes + i * sizeof(F), sizeof(F));
+    if (f != f) std::memcpy(bytes + i * sizeof(F), &canonical, sizeof(F));
   }
 }
 
@@ -143,7 +146,7 @@ void Encoder::AppendFloatsImpl(const F* data, size_t count) {
     total_ += count * sizeof(F);
     out_->append(reinterpret_cast<const char*>(data), count * sizeof(F));
     if (AnyNaN(data, count)) {
-      CanonicalizeNaNs(reinterpret_cast<F*>(&(*out_)[start]), count);
+      CanonicalizeNaNs<F>(&(*out_)[start], count);
     }
     return;
   }
@@ -157,7 +160,7 @@ void Encoder::AppendFloatsImpl(const F* data, size_t count) {
     }
     for (size_t i = 0; i < count; ++i) {
       F f = data[i];
-      CanonicalizeNaNs(&f, 1);
+      CanonicalizeNaNs<F>(&f, 1);
       Append(&f, sizeof(F));
     }
     return;
@@ -180,7 +183,7 @@ void Encoder::AppendFloatsImpl(const F* data, size_t count) {
     if (AnyNaN(data + i, n)) {
       hasher_->CopyFrom(snapshot);
       std::memcpy(scratch, data + i, n * sizeof(F));
-      CanonicalizeNaNs(scratch, n);
+      CanonicalizeNaNs<F>(scratch, n);
       hasher_->Update(scratch, n * sizeof(F));
     }
   }

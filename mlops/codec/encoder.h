@@ -42,6 +42,7 @@ class Encoder {
   Encoder& operator=(const Encoder&) = delete;
 
   void Append(const void* data, size_t size) {
+    if (size == 0) return;  // data may be null (an empty vector's data())
     total_ += size;
     if (out_ != nullptr) {
       out_->append(static_cast<const char*>(data), size);
@@ -97,6 +98,7 @@ class Decoder {
   // Copies the next `size` bytes to `out`. False (and the decoder fails) if fewer remain.
   bool Read(void* out, size_t size) {
     if (!Need(size)) return false;
+    if (size == 0) return true;  // out may be null (an empty vector's data())
     std::memcpy(out, in_.data(), size);
     in_.remove_prefix(size);
     return true;

@@ -7,7 +7,8 @@
 //   map<K, V>, set<K>  count, entries in the container's order; decoding requires keys in
 //                      strictly increasing order
 //   unordered_map/set  count, entries sorted by the bytes of their encoded key; decoding
-//                      requires that order, with no duplicates
+//                      requires that order, with no duplicates. Keys that encode alike
+//                      (several NaNs) are written once, so {NaN, NaN} encodes as {NaN}.
 //   pair, tuple        the elements in order
 //   optional<T>        u8 0 (empty) or 1 followed by the value
 //   variant<Ts...>     u32 alternative index, then the alternative
@@ -78,24 +79,38 @@ void ReserveBounded(Container& c, uint64_t n, const Decoder& in) {
   c.reserve(static_cast<size_t>(std::min(n, cap)));
 }
 
-// Sorted-by-key-bytes writer shared by unordered_map and unordered_set.
+// Sorted-by-key-bytes writer shared by unordered_map and unordered_set. Keys whose
+// encodings coincide although the container holds them apart (several NaN keys, which all
+// encode as the one canonical NaN) are written once: the entry whose value encodes
+// smallest, so the result does not depend on the container's iteration order.
 template <typename K, typename Entry, typename WriteValue>
-void WriteSortedByKeyBytes(const std::vector<const Entry*>& entries, const K& (*key_of)(const Entry&),
-                           WriteValue write_value, Encoder& out) {
-  std::vector<std::pair<std::string, const Entry*>> keyed;
+void WriteSortedByKeyBytes(const std::vector<const Entry*>& entries,
+                           const K& (*key_of)(const Entry&), WriteValue write_value,
+                           Encoder& out) {
+  struct Keyed {
+    std::string key;
+    std::string value;
+  };
+  std::vector<Keyed> keyed;
   keyed.reserve(entries.size());
   for (const Entry* e : entries) {
-    std::string bytes;
-    Encoder key_out(&bytes);
+    Keyed k;
+    Encoder key_out(&k.key);
     Codec<K>::Write(key_of(*e), key_out);
-    keyed.emplace_back(std::move(bytes), e);
+    Encoder value_out(&k.value);
+    write_value(*e, value_out);
+    keyed.push_back(std::move(k));
   }
-  std::sort(keyed.begin(), keyed.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    return a.key != b.key ? a.key < b.key : a.value < b.value;
+  });
+  keyed.erase(std::unique(keyed.begin(), keyed.end(),
+                          [](const Keyed& a, const Keyed& b) { return a.key == b.key; }),
+              keyed.end());
   out.AppendInt<uint64_t>(keyed.size());
-  for (const auto& [bytes, e] : keyed) {
-    out.Append(bytes);
-    write_value(*e, out);
+  for (const Keyed& k : keyed) {
+    out.Append(k.key);
+    out.Append(k.value);
   }
 }
 
@@ -377,7 +392,11 @@ struct Codec<std::unordered_map<K, V, H, E, A>,
       previous = key_bytes;
       V v{};
       if (!Codec<V>::Read(in, v)) return false;
-      m.emplace(std::move(k), std::move(v));
+      // Distinct encodings of keys the container deems equal (+0.0 and -0.0) would not
+      // encode back to these bytes.
+      if (!m.emplace(std::move(k), std::move(v)).second) {
+        return in.Fail("unordered_map keys differ in encoding but are equal as keys");
+      }
     }
     return true;
   }
@@ -417,7 +436,9 @@ struct Codec<std::unordered_set<K, H, E, A>, std::enable_if_t<Codec<K>::kDefined
         return in.Fail("unordered_set keys are not sorted by their encoding, or repeat");
       }
       previous = key_bytes;
-      s.insert(std::move(k));
+      if (!s.insert(std::move(k)).second) {
+        return in.Fail("unordered_set keys differ in encoding but are equal as keys");
+      }
     }
     return true;
   }

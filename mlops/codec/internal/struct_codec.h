@@ -32,6 +32,7 @@
   [[maybe_unused]] inline constexpr const char* MlopsCodecName(const Type*) {            \
     return #Type;                                                                       \
   }                                                                                     \
+  [[maybe_unused]] inline constexpr Type* MlopsCodecTag(Type*) { return nullptr; }        \
   [[maybe_unused]] inline constexpr uint32_t MlopsCodecVersion(const Type*) {            \
     return version;                                                                     \
   }                                                                                     \
@@ -92,10 +93,13 @@ namespace codec_internal {
 
 template <typename T, typename = void>
 inline constexpr bool kHasFieldsDecl = false;
+// The declaration must be for T itself: a type derived from a declared struct would
+// otherwise find its base's functions through the derived-to-base conversion, and be
+// encoded without its own fields.
 template <typename T>
 inline constexpr bool kHasFieldsDecl<
-    T, std::void_t<decltype(MlopsCodecFields(std::declval<const T&>())),
-                   decltype(MlopsCodecName(static_cast<const T*>(nullptr)))>> = true;
+    T, std::enable_if_t<std::is_same_v<decltype(MlopsCodecTag(static_cast<T*>(nullptr))), T*>>> =
+    true;
 
 template <typename Tuple>
 struct FieldTypes;
