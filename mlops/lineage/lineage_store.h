@@ -87,7 +87,7 @@ class LineageStore {
   // committed in batches (see the implementation); every query sees them at once.
   // INVALID_ARGUMENT for an empty step name or a malformed digest; NOT_FOUND if run_id is
   // set and names no run.
-  virtual absl::StatusOr<int64_t> RecordExecution(const Execution& execution) = 0;
+  virtual absl::StatusOr<int64_t> RecordExecution(Execution execution) = 0;
 
   // Replaces the stored execution with id execution.id(), e.g. to finish a RUNNING one.
   // NOT_FOUND if there is none.

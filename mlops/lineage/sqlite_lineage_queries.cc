@@ -87,15 +87,35 @@ absl::StatusOr<Artifact> SqliteLineageStore::LoadArtifact(const Digest& digest) 
 
 absl::StatusOr<std::vector<int64_t>> SqliteLineageStore::EdgeExecutions(
     const Digest& digest, int kind, bool include_cache_hits) {
-  sqlite::Statement& q = *stmts_->edge_executions;
-  sqlite::ResetOnExit reset(q);
-  q.BindBlob(1, DigestBlob(digest)).Bind(2, kind);
   std::vector<int64_t> computed, hits;
-  while (true) {
-    absl::StatusOr<bool> row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    (q.Int(1) != 0 ? hits : computed).push_back(q.Int(0));
+  std::vector<std::string> keys;
+  {
+    sqlite::Statement& q = *stmts_->edge_executions;
+    sqlite::ResetOnExit reset(q);
+    q.BindBlob(1, DigestBlob(digest)).Bind(2, kind);
+    while (true) {
+      absl::StatusOr<bool> row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      (q.Int(1) != 0 ? hits : computed).push_back(q.Int(0));
+      if (!q.Blob(2).empty()) keys.emplace_back(q.Blob(2));
+    }
+  }
+  if (include_cache_hits) {
+    // Hits without event rows of their own, found through their action key.
+    absl::flat_hash_set<int64_t> seen(hits.begin(), hits.end());
+    for (const std::string& key : keys) {
+      sqlite::Statement& q = *stmts_->hits_of_key;
+      sqlite::ResetOnExit reset(q);
+      q.BindBlob(1, key);
+      while (true) {
+        absl::StatusOr<bool> row = q.Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        if (seen.insert(q.Int(0)).second) hits.push_back(q.Int(0));
+      }
+    }
+    std::sort(hits.begin(), hits.end());
   }
   if (include_cache_hits || computed.empty()) {
     computed.insert(computed.end(), hits.begin(), hits.end());
@@ -216,7 +236,8 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Closure(const LineageNode& from,
                                                      const ClosureOptions& options,
                                                      bool upstream) {
   absl::flat_hash_set<int64_t> seen_executions;
-  absl::flat_hash_set<Digest> seen_artifacts;
+  absl::flat_hash_set<Digest> seen_artifacts;      // included in the result
+  absl::flat_hash_set<Digest> expanded_artifacts;  // already put on a frontier
   std::vector<int64_t> execution_frontier;
   std::vector<Digest> artifact_frontier;
   std::vector<Event> events;
@@ -226,6 +247,7 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Closure(const LineageNode& from,
     absl::StatusOr<Artifact> start = LoadArtifact(*from.artifact);
     if (!start.ok()) return start.status();
     seen_artifacts.insert(*from.artifact);
+    expanded_artifacts.insert(*from.artifact);
     artifact_frontier.push_back(*from.artifact);
   } else {
     absl::StatusOr<Execution> start = LoadExecution(from.execution_id);
@@ -249,7 +271,12 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Closure(const LineageNode& from,
           ev.set_kind(kind);
           ev.set_name(r.name());
           const Digest d = *Digest::FromHex(r.digest());  // validated when recorded
-          if (seen_artifacts.insert(d).second && kind == follow) artifact_frontier.push_back(d);
+          seen_artifacts.insert(d);
+          // An artifact may be named first on the other side (an execution that passes an
+          // input through as its output): expansion has its own record of what it visited.
+          if (kind == follow && expanded_artifacts.insert(d).second) {
+            artifact_frontier.push_back(d);
+          }
         }
       };
       add(e->inputs(), Event::INPUT);

@@ -3,6 +3,7 @@
 #include "mlops/lineage/sqlite_lineage_store.h"
 
 #include <chrono>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,10 +20,18 @@ namespace {
 
 constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
 constexpr int64_t kIdBlock = 1024;
+// Writers block (or write themselves) once this many batches are queued.
+constexpr int kMaxQueuedBatches = 8;
 
 // Version 1 of the schema. An execution's events are also in its proto, so the events
 // table is keyed only for the lookups by artifact (producers, consumers); the events of one
-// execution are read from its proto. Every statement is idempotent so that two processes creating
+// execution are read from its proto.
+//
+// Cache hits are most of the executions of a warm pipeline, and each repeats the inputs and
+// outputs of the execution that computed its action. So a hit gets event rows only when no
+// other execution of the same action key has them (has_events = 1); otherwise it is found
+// through its action key (executions_by_key). When the execution that carries an action's
+// events is deleted, the oldest remaining execution of that action takes them over. Every statement is idempotent so that two processes creating
 // the schema at once both succeed (the second inside its own IMMEDIATE transaction sees the
 // first's tables).
 constexpr char kSchemaV1[] = R"sql(
@@ -42,10 +51,12 @@ CREATE TABLE IF NOT EXISTS executions(
   action_key BLOB NOT NULL,
   status INTEGER NOT NULL,
   cache_hit INTEGER NOT NULL,
+  has_events INTEGER NOT NULL,
   start_us INTEGER NOT NULL,
   end_us INTEGER NOT NULL,
   proto BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_run ON executions(run_id);
+CREATE INDEX IF NOT EXISTS executions_by_key ON executions(action_key, has_events);
 CREATE INDEX IF NOT EXISTS executions_by_step ON executions(step, start_us);
 CREATE TABLE IF NOT EXISTS artifacts(
   digest BLOB PRIMARY KEY,
@@ -131,15 +142,6 @@ absl::Status SqliteLineageStore::Init() {
   if (!row.ok()) return row.status();
   const int64_t app_id = (*pragma)->Int(0);
   pragma->reset();
-  if (app_id != 0 && app_id != kApplicationId) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, " is another application's SQLite database, not mlops lineage"));
-  }
-  if (path_ != ":memory:") {
-    absl::Status s = db_->Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
-    if (!s.ok()) return s;
-  }
   const auto user_version = [this]() -> absl::StatusOr<int64_t> {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_->Prepare("PRAGMA user_version");
     if (!q.ok()) return q.status();
@@ -149,6 +151,13 @@ absl::Status SqliteLineageStore::Init() {
   };
   absl::StatusOr<int64_t> version = user_version();
   if (!version.ok()) return version.status();
+  // Ours carry our application_id from the moment the schema is created; a database with
+  // another id, or with none but a schema version of its own, belongs to someone else and is
+  // left untouched.
+  if ((app_id != 0 && app_id != kApplicationId) || (app_id == 0 && *version != 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, " is another application's SQLite database, not mlops lineage"));
+  }
   if (*version > kSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         path_, " was written by a newer mlops (lineage schema version ", *version,
@@ -187,6 +196,13 @@ absl::Status SqliteLineageStore::Init() {
     if (!s.ok()) return s;
   }
 
+  // WAL only now, once the file is known to be ours (switching changes the file's header).
+  if (path_ != ":memory:") {
+    absl::Status s = db_->Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
+    if (!s.ok()) return s;
+  }
+
   stmts_ = std::make_unique<Statements>();
   struct {
     std::unique_ptr<sqlite::Statement>* slot;
@@ -197,7 +213,12 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->rollback, "ROLLBACK"},
       {&stmts_->insert_execution,
        "INSERT OR REPLACE INTO executions(id, run_id, step, action_key, status, cache_hit, "
-       "start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+       "has_events, start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+      {&stmts_->key_has_events,
+       "SELECT 1 FROM executions WHERE action_key = ?1 AND has_events = 1 AND id != ?2 "
+       "LIMIT 1"},
+      {&stmts_->hits_of_key,
+       "SELECT id FROM executions WHERE action_key = ?1 AND has_events = 0 ORDER BY id"},
       {&stmts_->upsert_artifact,
        "INSERT INTO artifacts(digest, type_name, size, label, uri) VALUES(?1, ?2, ?3, ?4, ?5) "
        "ON CONFLICT(digest) DO UPDATE SET "
@@ -221,7 +242,7 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->get_artifact,
        "SELECT type_name, size, label, uri FROM artifacts WHERE digest = ?1"},
       {&stmts_->edge_executions,
-       "SELECT DISTINCT x.id, x.cache_hit FROM events e JOIN executions x "
+       "SELECT DISTINCT x.id, x.cache_hit, x.action_key FROM events e JOIN executions x "
        "ON x.id = e.execution_id WHERE e.digest = ?1 AND e.kind = ?2 "
        "ORDER BY x.cache_hit, x.id"},
   };
@@ -235,10 +256,10 @@ absl::Status SqliteLineageStore::Init() {
 
 SqliteLineageStore::~SqliteLineageStore() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(queue_mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  queue_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();
   std::lock_guard<std::mutex> lock(mu_);
   FlushLocked().IgnoreError();
@@ -247,20 +268,26 @@ SqliteLineageStore::~SqliteLineageStore() {
 }
 
 void SqliteLineageStore::FlusherLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> queue(queue_mu_);
   while (!stopping_) {
     if (pending_.empty()) {
-      wake_.wait(lock);
+      queue_cv_.wait(queue);
       continue;
     }
     const absl::Duration left = oldest_pending_ + options_.max_batch_delay - absl::Now();
-    if (left > absl::ZeroDuration()) {
-      wake_.wait_for(lock, absl::ToChronoNanoseconds(left));
+    if (left > absl::ZeroDuration() &&
+        static_cast<int>(pending_.size()) < options_.max_batch_size) {
+      queue_cv_.wait_for(queue, absl::ToChronoNanoseconds(left));
       continue;
     }
-    // A failure leaves the batch queued; the next Flush or query reports it.
-    FlushLocked().IgnoreError();
-    if (!pending_.empty()) wake_.wait_for(lock, std::chrono::milliseconds(100));
+    queue.unlock();
+    absl::Status s;
+    {
+      std::lock_guard<std::mutex> db(mu_);
+      s = FlushLocked();  // a failure leaves the batch queued for the next try
+    }
+    queue.lock();
+    if (!s.ok() && !stopping_) queue_cv_.wait_for(queue, std::chrono::milliseconds(100));
   }
 }
 
@@ -270,28 +297,49 @@ absl::Status SqliteLineageStore::Flush() {
 }
 
 absl::Status SqliteLineageStore::FlushLocked() {
-  if (pending_.empty()) return absl::OkStatus();
-  absl::Status s = stmts_->begin->Run();
-  if (!s.ok()) return s;
-  artifacts_in_transaction_.clear();
-  for (const Execution& e : pending_) {
-    s = WriteExecution(e);
-    if (!s.ok()) break;
+  std::vector<Execution> batch;
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    batch.swap(pending_);
   }
-  if (s.ok()) s = stmts_->commit->Run();
+  if (batch.empty()) return absl::OkStatus();
+  absl::Status s = stmts_->begin->Run();
+  if (s.ok()) {
+    artifacts_in_transaction_.clear();
+    for (const Execution& e : batch) {
+      s = WriteExecution(e);
+      if (!s.ok()) break;
+    }
+    if (s.ok()) s = stmts_->commit->Run();
+    if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+  }
   if (!s.ok()) {
-    stmts_->rollback->Run().IgnoreError();
+    // Put the batch back in front of anything queued meanwhile, to retry later.
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
+                 std::make_move_iterator(pending_.end()));
+    pending_.swap(batch);
+    oldest_pending_ = absl::Now();
     return s;
   }
-  pending_.clear();
+  queue_cv_.notify_all();  // writers waiting for room
   return absl::OkStatus();
 }
 
-absl::Status SqliteLineageStore::WriteExecution(const Execution& e) {
+absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_events) {
   std::string proto;
   e.SerializeToString(&proto);
   std::string key_blob;
   if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
+  bool events = force_events || !e.cache_hit() || key_blob.empty();
+  if (!events) {  // a hit: does another execution of this action carry the events?
+    sqlite::Statement& q = *stmts_->key_has_events;
+    sqlite::ResetOnExit reset(q);
+    q.BindBlob(1, key_blob).Bind(2, e.id());
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    events = !*row;
+  }
   sqlite::Statement& ins = *stmts_->insert_execution;
   ins.Bind(1, e.id())
       .Bind(2, e.run_id())
@@ -299,11 +347,13 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e) {
       .BindBlob(4, key_blob)
       .Bind(5, e.status())
       .Bind(6, e.cache_hit() ? 1 : 0)
-      .Bind(7, Micros(e.start_time()))
-      .Bind(8, Micros(e.end_time()))
-      .BindBlob(9, proto);
+      .Bind(7, events ? 1 : 0)
+      .Bind(8, Micros(e.start_time()))
+      .Bind(9, Micros(e.end_time()))
+      .BindBlob(10, proto);
   absl::Status s = ins.Run();
   if (!s.ok()) return s;
+  if (!events) return absl::OkStatus();
   const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
     for (const ArtifactRef& r : refs) {
       const Digest d = *Digest::FromHex(r.digest());
@@ -352,63 +402,93 @@ absl::Status SqliteLineageStore::DeleteEvents(const Execution& e,
   return remove(e.outputs(), Event::OUTPUT);
 }
 
-absl::StatusOr<int64_t> SqliteLineageStore::NextExecutionId() {
-  if (next_id_ >= block_end_) {
-    sqlite::Statement& q = *stmts_->reserve_ids;
-    sqlite::ResetOnExit reset(q);
-    q.Bind(1, kIdBlock);
-    absl::StatusOr<bool> row = q.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::InternalError("id_blocks has no 'execution' row");
-    block_end_ = q.Int(0);
-    next_id_ = block_end_ - kIdBlock;
-  }
-  return next_id_++;
+absl::StatusOr<std::pair<int64_t, int64_t>> SqliteLineageStore::ReserveIds() {
+  sqlite::Statement& q = *stmts_->reserve_ids;
+  sqlite::ResetOnExit reset(q);
+  q.Bind(1, kIdBlock);
+  absl::StatusOr<bool> row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError("id_blocks has no 'execution' row");
+  const int64_t end = q.Int(0);
+  return std::make_pair(end - kIdBlock, end);
 }
 
 absl::Status SqliteLineageStore::CheckRunExists(int64_t run_id) {
-  if (known_runs_.contains(run_id)) return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    if (known_runs_.contains(run_id)) return absl::OkStatus();
+  }
   sqlite::Statement& q = *stmts_->run_exists;
   sqlite::ResetOnExit reset(q);
   q.Bind(1, run_id);
   absl::StatusOr<bool> row = q.Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::NotFoundError(absl::StrCat("no run with id ", run_id, " in ", path_));
+  std::lock_guard<std::mutex> queue(queue_mu_);
   known_runs_.insert(run_id);
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(const Execution& execution) {
+absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(Execution execution) {
   absl::Status s = ValidateExecution(execution);
   if (!s.ok()) return s;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (execution.run_id() != 0) {
-    s = CheckRunExists(execution.run_id());
-    if (!s.ok()) return s;
+  std::unique_lock<std::mutex> queue(queue_mu_);
+  // The rare slow paths (an unknown run, an exhausted id block, a full queue) need the
+  // database; take it without holding the queue lock (the lock order is database, then
+  // queue).
+  while (true) {
+    const bool run_known = execution.run_id() == 0 || known_runs_.contains(execution.run_id());
+    const bool have_id = next_id_ < block_end_;
+    const bool room = static_cast<int>(pending_.size()) < kMaxQueuedBatches * options_.max_batch_size;
+    if (run_known && have_id && room) break;
+    queue.unlock();
+    {
+      std::lock_guard<std::mutex> db(mu_);
+      if (!run_known) {
+        s = CheckRunExists(execution.run_id());
+        if (!s.ok()) return s;
+      }
+      if (!have_id) {
+        absl::StatusOr<std::pair<int64_t, int64_t>> block = ReserveIds();
+        if (!block.ok()) return block.status();
+        std::lock_guard<std::mutex> q(queue_mu_);
+        if (next_id_ >= block_end_) std::tie(next_id_, block_end_) = *block;
+      }
+      if (!room) {
+        s = FlushLocked();  // the flusher is behind: write in this thread
+        if (!s.ok()) return s;
+      }
+    }
+    queue.lock();
   }
-  absl::StatusOr<int64_t> id = NextExecutionId();
-  if (!id.ok()) return id.status();
+  const int64_t id = next_id_++;
+  execution.set_id(id);
   if (pending_.empty()) oldest_pending_ = absl::Now();
-  pending_.push_back(execution);
-  pending_.back().set_id(*id);
-  if (static_cast<int>(pending_.size()) >= options_.max_batch_size ||
-      options_.max_batch_delay <= absl::ZeroDuration()) {
+  pending_.push_back(std::move(execution));
+  const bool flush_now = options_.max_batch_delay <= absl::ZeroDuration();
+  if (pending_.size() == 1 || static_cast<int>(pending_.size()) == options_.max_batch_size) {
+    queue_cv_.notify_all();
+  }
+  queue.unlock();
+  if (flush_now) {
+    std::lock_guard<std::mutex> db(mu_);
     s = FlushLocked();
     if (!s.ok()) return s;
-  } else if (pending_.size() == 1) {
-    wake_.notify_one();
   }
-  return *id;
+  return id;
 }
 
 absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   absl::Status s = ValidateExecution(execution);
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
-  for (Execution& queued : pending_) {
-    if (queued.id() == execution.id()) {
-      queued = execution;
-      return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    for (Execution& queued : pending_) {
+      if (queued.id() == execution.id()) {
+        queued = execution;
+        return absl::OkStatus();
+      }
     }
   }
   s = FlushLocked();
@@ -418,8 +498,14 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   artifacts_in_transaction_.clear();
-  s = DeleteEvents(*existing, nullptr);
+  absl::flat_hash_set<Digest> touched;
+  s = DeleteEvents(*existing, &touched);
   if (s.ok()) s = WriteExecution(execution);
+  for (const Digest& d : touched) {  // artifacts the new version no longer names
+    if (!s.ok()) break;
+    stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
+    s = stmts_->delete_unreferenced_artifact->Run();
+  }
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   return s;
@@ -460,7 +546,10 @@ absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
     stmts_->rollback->Run().IgnoreError();
     return s;
   }
-  known_runs_.insert(id);
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    known_runs_.insert(id);
+  }
   return id;
 }
 
@@ -488,24 +577,34 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status s = FlushLocked();
   if (!s.ok()) return s;
-  known_runs_.erase(id);  // look it up afresh: another process may have deleted it
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    known_runs_.erase(id);  // look it up afresh: another process may have deleted it
+  }
   s = CheckRunExists(id);
   if (!s.ok()) return s;
-  known_runs_.erase(id);
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    known_runs_.erase(id);
+  }
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
-  // Remove the run's events (found through its executions' protos), then its executions,
-  // then the artifacts those events named that no other event names, then the run.
+  // Remove the run's events (found through its executions' protos), then its executions;
+  // hand the events of each action the run carried to the oldest remaining execution of
+  // that action (a cache hit elsewhere); then remove the artifacts no event names any more,
+  // and the run.
   absl::flat_hash_set<Digest> touched;
+  absl::flat_hash_set<std::string> carried_keys;
   {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
-        db_->Prepare("SELECT proto FROM executions WHERE run_id = ?1");
+        db_->Prepare("SELECT proto, has_events, action_key FROM executions WHERE run_id = ?1");
     if (!q.ok()) s = q.status();
+    if (s.ok()) (*q)->Bind(1, id);
     while (s.ok()) {
-      (*q)->Bind(1, id);
       absl::StatusOr<bool> row = (*q)->Step();
       if (!row.ok()) s = row.status();
       if (!s.ok() || !*row) break;
+      if ((*q)->Int(1) == 0) continue;  // a hit without events of its own
       Execution e;
       const absl::string_view blob = (*q)->Blob(0);
       if (!e.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
@@ -513,6 +612,7 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
             absl::StrCat("corrupt lineage database ", path_, ": an execution does not parse"));
         break;
       }
+      if (!(*q)->Blob(2).empty()) carried_keys.emplace((*q)->Blob(2));
       s = DeleteEvents(e, &touched);
     }
     if (q.ok()) (*q)->Reset();
@@ -527,6 +627,26 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     }
     (*stmt)->Bind(1, id);
     s = (*stmt)->Run();
+  }
+  artifacts_in_transaction_.clear();
+  for (const std::string& key : carried_keys) {
+    if (!s.ok()) break;
+    sqlite::Statement& has = *stmts_->key_has_events;
+    has.BindBlob(1, key).Bind(2, 0);
+    absl::StatusOr<bool> carried = has.Step();
+    has.Reset();
+    if (!carried.ok()) s = carried.status();
+    if (!s.ok() || *carried) continue;
+    sqlite::Statement& hits = *stmts_->hits_of_key;
+    hits.BindBlob(1, key);
+    absl::StatusOr<bool> row = hits.Step();
+    const int64_t heir = row.ok() && *row ? hits.Int(0) : 0;
+    hits.Reset();
+    if (!row.ok()) s = row.status();
+    if (!s.ok() || heir == 0) continue;
+    absl::StatusOr<Execution> e = LoadExecution(heir);
+    if (!e.ok()) s = e.status();
+    if (s.ok()) s = WriteExecution(*e, /*force_events=*/true);
   }
   for (const Digest& d : touched) {
     if (!s.ok()) break;

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -76,7 +77,7 @@ class SqliteLineageStore : public LineageStore {
   absl::StatusOr<Run> GetRun(int64_t id) override;
   absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter) override;
   absl::Status DeleteRun(int64_t id) override;
-  absl::StatusOr<int64_t> RecordExecution(const Execution& execution) override;
+  absl::StatusOr<int64_t> RecordExecution(Execution execution) override;
   absl::Status UpdateExecution(const Execution& execution) override;
   absl::StatusOr<Execution> GetExecution(int64_t id) override;
   absl::StatusOr<Artifact> GetArtifact(const Digest& digest) override;
@@ -102,12 +103,16 @@ class SqliteLineageStore : public LineageStore {
 
   // All of these REQUIRE mu_ held.
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status WriteExecution(const Execution& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `e` (replacing a row with its id) with its events, unless it is a cache hit
+  // whose action's events another execution already carries (see the schema's notes).
+  absl::Status WriteExecution(const Execution& e, bool force_events = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes the events of `e` (as its proto lists them), adding their digests to `*digests`
   // when it is not null.
   absl::Status DeleteEvents(const Execution& e, absl::flat_hash_set<Digest>* digests)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<int64_t> NextExecutionId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reserves a block of execution ids in the database: [first, end).
+  absl::StatusOr<std::pair<int64_t, int64_t>> ReserveIds() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckRunExists(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<Execution> LoadExecution(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<Execution>> LoadExecutions(const std::vector<int64_t>& ids)
@@ -124,18 +129,22 @@ class SqliteLineageStore : public LineageStore {
   const SqliteLineageOptions options_;
 
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
+  // mu_ guards the database connection; queue_mu_ the queue of unwritten executions, so
+  // that recording never waits for a batch being written. Lock order: mu_, then queue_mu_.
   std::mutex mu_;
-  std::condition_variable wake_;
   std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
-  std::vector<Execution> pending_ ABSL_GUARDED_BY(mu_);
-  absl::Time oldest_pending_ ABSL_GUARDED_BY(mu_);
-  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;  // next id of the reserved block
-  int64_t block_end_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_set<int64_t> known_runs_ ABSL_GUARDED_BY(mu_);
   // Artifacts already written by the current write transaction.
   absl::flat_hash_set<Digest> artifacts_in_transaction_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::condition_variable queue_cv_;
+  std::vector<Execution> pending_ ABSL_GUARDED_BY(queue_mu_);
+  absl::Time oldest_pending_ ABSL_GUARDED_BY(queue_mu_);
+  int64_t next_id_ ABSL_GUARDED_BY(queue_mu_) = 0;  // next id of the reserved block
+  int64_t block_end_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  absl::flat_hash_set<int64_t> known_runs_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread flusher_;
 };
 
