@@ -42,15 +42,6 @@ namespace {
 using ::testing::HasSubstr;
 using TestMessage = ::mlops::testing::TestMessage;
 
-// The asan config defines MLOPS_SANITIZED. A few inputs hit known undefined behaviour in the
-// library (see codec_known_bugs_test.cc); they are exercised here only in plain builds, so
-// that the sanitizer run of this file checks everything else.
-#ifdef MLOPS_SANITIZED
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
 // ---------------------------------------------------------------------------------------
 // User types.
 
@@ -257,11 +248,13 @@ void CheckKnownAnswer(const T& value, absl::string_view hex, absl::string_view d
   EXPECT_EQ(Hex(Encode(*back)), hex);
   EXPECT_EQ(Hash(*back).ToHex(), digest);
 
-  // EncodeTo appends. (An 8-byte prefix: after one that is not a multiple of 8 bytes, NaNs
-  // hit a known misaligned access in the library, see codec_known_bugs_test.cc.)
-  std::string appended = "prefix..";
-  EncodeTo(value, &appended);
-  EXPECT_EQ(appended, "prefix.." + pinned);
+  // EncodeTo appends, after a prefix of any length (so values also land at unaligned
+  // offsets).
+  for (const std::string prefix : {"prefix..", "prefix."}) {
+    std::string appended = prefix;
+    EncodeTo(value, &appended);
+    EXPECT_EQ(appended, prefix + pinned);
+  }
 
   for (size_t n = 0; n < pinned.size(); ++n) {
     SCOPED_TRACE(absl::StrCat("prefix of ", n, " bytes"));
@@ -428,12 +421,10 @@ TEST(CodecKnownAnswerTest, Vectors) {
   const std::vector<std::string> strings = {"a", ""};
   EXPECT_KNOWN_ANSWER(strings, "0200000000000000" "0100000000000000" "61" "0000000000000000",
                       "0fd15db56342a0de722454b783e63cb6");
-  if (!kSanitized) {  // UB in the library (codec_known_bugs_test.cc)
-    EXPECT_KNOWN_ANSWER(std::vector<double>(), "0000000000000000",
-                        "2c0a8a99dc147d5445c3b49d035665b2");
-    EXPECT_KNOWN_ANSWER(std::vector<int32_t>(), "0000000000000000",
-                        "2c0a8a99dc147d5445c3b49d035665b2");
-  }
+  EXPECT_KNOWN_ANSWER(std::vector<double>(), "0000000000000000",
+                      "2c0a8a99dc147d5445c3b49d035665b2");
+  EXPECT_KNOWN_ANSWER(std::vector<int32_t>(), "0000000000000000",
+                      "2c0a8a99dc147d5445c3b49d035665b2");
   EXPECT_KNOWN_ANSWER(std::vector<bool>(), "0000000000000000",
                       "2c0a8a99dc147d5445c3b49d035665b2");
 }
@@ -699,13 +690,11 @@ TEST(CodecRoundTripTest, Vectors) {
   ExpectRoundTrip(std::vector<Point>{{1, 2, "a"}, {3, 4, ""}});
   ExpectRoundTrip(std::vector<Point>());
   ExpectRoundTrip(std::vector<std::vector<int32_t>>{{1}, {2, 3}});
-  if (!kSanitized) {  // UB in the library (codec_known_bugs_test.cc)
-    ExpectRoundTrip(std::vector<double>());
-    ExpectRoundTrip(std::vector<float>());
-    ExpectRoundTrip(std::vector<int32_t>());
-    ExpectRoundTrip(std::vector<uint8_t>());
-    ExpectRoundTrip(std::vector<std::vector<int32_t>>{{}, {1}});
-  }
+  ExpectRoundTrip(std::vector<double>());
+  ExpectRoundTrip(std::vector<float>());
+  ExpectRoundTrip(std::vector<int32_t>());
+  ExpectRoundTrip(std::vector<uint8_t>());
+  ExpectRoundTrip(std::vector<std::vector<int32_t>>{{}, {1}});
   ExpectBytesRoundTrip(std::vector<double>{F64(0x7ff4000000000000ull), 1.0});
 }
 
@@ -923,28 +912,21 @@ TEST(CodecRoundTripTest, SizesAroundTheSmallBuffer) {
                         size_t{503}, size_t{504}, size_t{505}, size_t{511}, size_t{512},
                         size_t{513}, size_t{1024}, size_t{2000}}) {
     const std::string head(prefix, 'h');
-    // NaNs after a prefix that misaligns them hit a known bug under UBSan
-    // (codec_known_bugs_test.cc); in sanitized builds they are used only where aligned.
-    const bool nan64_ok = !kSanitized || prefix % 8 == 0;
-    const bool nan32_ok = !kSanitized || prefix % 4 == 0;
     for (size_t n = 0; n < 1100; n += (n > 480 && n < 540) || (n > 1000 && n < 1040) ? 1 : 13) {
       SCOPED_TRACE(absl::StrCat("prefix=", prefix, " n=", n));
       const std::string s(n, static_cast<char>(n));
       EXPECT_EQ(Hash(s), Digest::Of(Encode(s)));
       const std::pair<std::string, std::string> ps{head, s};
       EXPECT_EQ(Hash(ps), Digest::Of(Encode(ps)));
-      if (n == 0 && kSanitized) continue;  // empty numeric vectors: codec_known_bugs_test.cc
       std::vector<double> d(n / 4 + (n % 2));
-      for (size_t i = 0; i < d.size(); ++i) d[i] = nan64_ok && i % 7 == 3 ? F64(0x7ff0000000000002ull) : i;
-      if (d.empty() && kSanitized) continue;
+      for (size_t i = 0; i < d.size(); ++i) d[i] = i % 7 == 3 ? F64(0x7ff0000000000002ull) : i;
       const std::tuple<std::string, std::vector<double>, bool> t{head, d, true};
       EXPECT_EQ(Hash(t), Digest::Of(Encode(t)));
       size_t size = 0;
       EXPECT_EQ(Hash(t, &size), Digest::Of(Encode(t)));
       EXPECT_EQ(size, Encode(t).size());
       std::vector<float> f(n / 2);
-      for (size_t i = 0; i < f.size(); ++i) f[i] = nan32_ok && i % 5 == 1 ? F32(0x7f800003u) : i;
-      if (f.empty() && kSanitized) continue;
+      for (size_t i = 0; i < f.size(); ++i) f[i] = i % 5 == 1 ? F32(0x7f800003u) : i;
       const std::pair<std::string, std::vector<float>> pf{head, f};
       EXPECT_EQ(Hash(pf), Digest::Of(Encode(pf)));
       std::vector<uint8_t> bytes(n, 0x5a);
