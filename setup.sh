@@ -42,4 +42,7 @@ if [[ "${1:-}" == "--install-only" ]]; then
   exit 0
 fi
 
-bazel run //examples/digest
+# The quickstart: a cached, traced training pipeline, run twice. The second run takes every
+# step from the cache.
+bazel run //examples/quickstart
+bazel run //examples/quickstart

@@ -2,6 +2,7 @@
 // sqlite_lineage_queries.cc.
 #include "mlops/lineage/sqlite_lineage_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <tuple>
 #include <utility>
@@ -19,7 +20,10 @@ using lineage_internal::Micros;
 namespace {
 
 constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
-constexpr int64_t kIdBlock = 1024;
+// Execution ids are reserved in blocks that start small (so that short runs leave few gaps
+// in the numbering) and double up to the largest size as a process records more.
+constexpr int64_t kFirstIdBlock = 16;
+constexpr int64_t kLargestIdBlock = 1024;
 // Writers block (or write themselves) once this many batches are queued.
 constexpr int kMaxQueuedBatches = 8;
 
@@ -28,12 +32,14 @@ constexpr int kMaxQueuedBatches = 8;
 // execution are read from its proto.
 //
 // Cache hits are most of the executions of a warm pipeline, and each repeats the inputs and
-// outputs of the execution that computed its action. So a hit gets event rows only when no
-// other execution of the same action key has them (has_events = 1); otherwise it is found
-// through its action key (executions_by_key). When the execution that carries an action's
-// events is deleted, the oldest remaining execution of that action takes them over. Every statement is idempotent so that two processes creating
-// the schema at once both succeed (the second inside its own IMMEDIATE transaction sees the
-// first's tables).
+// outputs of the execution that computed its action. So one execution per action key, its
+// representative (rep_id = 0), carries the event rows; a hit names its representative in
+// rep_id instead. Indexing hits by representative (ids that arrive in near order) rather
+// than by action key (random) keeps a warm run's index writes sequential. When a
+// representative is deleted, another execution of the action takes its place.
+//
+// Every statement is idempotent so that two processes creating the schema at once both
+// succeed (the second, inside its own IMMEDIATE transaction, sees the first's tables).
 constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,12 +57,13 @@ CREATE TABLE IF NOT EXISTS executions(
   action_key BLOB NOT NULL,
   status INTEGER NOT NULL,
   cache_hit INTEGER NOT NULL,
-  has_events INTEGER NOT NULL,
+  rep_id INTEGER NOT NULL,
   start_us INTEGER NOT NULL,
   end_us INTEGER NOT NULL,
   proto BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_run ON executions(run_id);
-CREATE INDEX IF NOT EXISTS executions_by_key ON executions(action_key, has_events);
+CREATE INDEX IF NOT EXISTS executions_by_key ON executions(action_key) WHERE rep_id = 0;
+CREATE INDEX IF NOT EXISTS executions_by_rep ON executions(rep_id) WHERE rep_id != 0;
 CREATE INDEX IF NOT EXISTS executions_by_step ON executions(step, start_us);
 CREATE TABLE IF NOT EXISTS artifacts(
   digest BLOB PRIMARY KEY,
@@ -213,12 +220,13 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->rollback, "ROLLBACK"},
       {&stmts_->insert_execution,
        "INSERT OR REPLACE INTO executions(id, run_id, step, action_key, status, cache_hit, "
-       "has_events, start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
-      {&stmts_->key_has_events,
-       "SELECT 1 FROM executions WHERE action_key = ?1 AND has_events = 1 AND id != ?2 "
-       "LIMIT 1"},
-      {&stmts_->hits_of_key,
-       "SELECT id FROM executions WHERE action_key = ?1 AND has_events = 0 ORDER BY id"},
+       "rep_id, start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+      {&stmts_->representative_of_key,
+       "SELECT id FROM executions WHERE action_key = ?1 AND rep_id = 0 AND id != ?2 "
+       "ORDER BY id LIMIT 1"},
+      {&stmts_->hits_of_representative,
+       "SELECT id FROM executions WHERE rep_id = ?1 ORDER BY id"},
+      {&stmts_->rep_of_execution, "SELECT rep_id FROM executions WHERE id = ?1"},
       {&stmts_->upsert_artifact,
        "INSERT INTO artifacts(digest, type_name, size, label, uri) VALUES(?1, ?2, ?3, ?4, ?5) "
        "ON CONFLICT(digest) DO UPDATE SET "
@@ -242,7 +250,7 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->get_artifact,
        "SELECT type_name, size, label, uri FROM artifacts WHERE digest = ?1"},
       {&stmts_->edge_executions,
-       "SELECT DISTINCT x.id, x.cache_hit, x.action_key FROM events e JOIN executions x "
+       "SELECT DISTINCT x.id, x.cache_hit FROM events e JOIN executions x "
        "ON x.id = e.execution_id WHERE e.digest = ?1 AND e.kind = ?2 "
        "ORDER BY x.cache_hit, x.id"},
   };
@@ -331,14 +339,14 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
   e.SerializeToString(&proto);
   std::string key_blob;
   if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
-  bool events = force_events || !e.cache_hit() || key_blob.empty();
-  if (!events) {  // a hit: does another execution of this action carry the events?
-    sqlite::Statement& q = *stmts_->key_has_events;
+  int64_t representative = 0;
+  if (!force_events && e.cache_hit() && !key_blob.empty()) {
+    sqlite::Statement& q = *stmts_->representative_of_key;
     sqlite::ResetOnExit reset(q);
     q.BindBlob(1, key_blob).Bind(2, e.id());
     absl::StatusOr<bool> row = q.Step();
     if (!row.ok()) return row.status();
-    events = !*row;
+    if (*row) representative = q.Int(0);
   }
   sqlite::Statement& ins = *stmts_->insert_execution;
   ins.Bind(1, e.id())
@@ -347,13 +355,13 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
       .BindBlob(4, key_blob)
       .Bind(5, e.status())
       .Bind(6, e.cache_hit() ? 1 : 0)
-      .Bind(7, events ? 1 : 0)
+      .Bind(7, representative)
       .Bind(8, Micros(e.start_time()))
       .Bind(9, Micros(e.end_time()))
       .BindBlob(10, proto);
   absl::Status s = ins.Run();
   if (!s.ok()) return s;
-  if (!events) return absl::OkStatus();
+  if (representative != 0) return absl::OkStatus();
   const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
     for (const ArtifactRef& r : refs) {
       const Digest d = *Digest::FromHex(r.digest());
@@ -405,12 +413,14 @@ absl::Status SqliteLineageStore::DeleteEvents(const Execution& e,
 absl::StatusOr<std::pair<int64_t, int64_t>> SqliteLineageStore::ReserveIds() {
   sqlite::Statement& q = *stmts_->reserve_ids;
   sqlite::ResetOnExit reset(q);
-  q.Bind(1, kIdBlock);
+  const int64_t size = std::max(kFirstIdBlock, id_block_size_);
+  q.Bind(1, size);
   absl::StatusOr<bool> row = q.Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::InternalError("id_blocks has no 'execution' row");
   const int64_t end = q.Int(0);
-  return std::make_pair(end - kIdBlock, end);
+  id_block_size_ = std::min(kLargestIdBlock, 2 * size);
+  return std::make_pair(end - size, end);
 }
 
 absl::Status SqliteLineageStore::CheckRunExists(int64_t run_id) {
@@ -495,12 +505,22 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   if (!s.ok()) return s;
   absl::StatusOr<Execution> existing = LoadExecution(execution.id());
   if (!existing.ok()) return existing.status();
+  int64_t rep = 0;
+  {
+    sqlite::Statement& q = *stmts_->rep_of_execution;
+    sqlite::ResetOnExit reset(q);
+    q.Bind(1, execution.id());
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (*row) rep = q.Int(0);
+  }
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   artifacts_in_transaction_.clear();
   absl::flat_hash_set<Digest> touched;
   s = DeleteEvents(*existing, &touched);
-  if (s.ok()) s = WriteExecution(execution);
+  // A representative stays one: other executions may name it in their rep_id.
+  if (s.ok()) s = WriteExecution(execution, /*force_events=*/rep == 0);
   for (const Digest& d : touched) {  // artifacts the new version no longer names
     if (!s.ok()) break;
     stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
@@ -594,25 +614,25 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   // that action (a cache hit elsewhere); then remove the artifacts no event names any more,
   // and the run.
   absl::flat_hash_set<Digest> touched;
-  absl::flat_hash_set<std::string> carried_keys;
+  std::vector<std::pair<int64_t, std::string>> representatives;  // (id, action key)
   {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
-        db_->Prepare("SELECT proto, has_events, action_key FROM executions WHERE run_id = ?1");
+        db_->Prepare("SELECT id, proto, rep_id, action_key FROM executions WHERE run_id = ?1");
     if (!q.ok()) s = q.status();
     if (s.ok()) (*q)->Bind(1, id);
     while (s.ok()) {
       absl::StatusOr<bool> row = (*q)->Step();
       if (!row.ok()) s = row.status();
       if (!s.ok() || !*row) break;
-      if ((*q)->Int(1) == 0) continue;  // a hit without events of its own
+      if ((*q)->Int(2) != 0) continue;  // a hit: its events are its representative's
       Execution e;
-      const absl::string_view blob = (*q)->Blob(0);
+      const absl::string_view blob = (*q)->Blob(1);
       if (!e.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
         s = absl::DataLossError(
             absl::StrCat("corrupt lineage database ", path_, ": an execution does not parse"));
         break;
       }
-      if (!(*q)->Blob(2).empty()) carried_keys.emplace((*q)->Blob(2));
+      representatives.emplace_back((*q)->Int(0), std::string((*q)->Blob(3)));
       s = DeleteEvents(e, &touched);
     }
     if (q.ok()) (*q)->Reset();
@@ -628,25 +648,42 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     (*stmt)->Bind(1, id);
     s = (*stmt)->Run();
   }
+  // Hits elsewhere that named a deleted representative move to another representative of
+  // their action, or the oldest of them becomes the new one (and gets the event rows).
   artifacts_in_transaction_.clear();
-  for (const std::string& key : carried_keys) {
+  for (const auto& [old_rep, key] : representatives) {
     if (!s.ok()) break;
-    sqlite::Statement& has = *stmts_->key_has_events;
-    has.BindBlob(1, key).Bind(2, 0);
-    absl::StatusOr<bool> carried = has.Step();
-    has.Reset();
-    if (!carried.ok()) s = carried.status();
-    if (!s.ok() || *carried) continue;
-    sqlite::Statement& hits = *stmts_->hits_of_key;
-    hits.BindBlob(1, key);
-    absl::StatusOr<bool> row = hits.Step();
-    const int64_t heir = row.ok() && *row ? hits.Int(0) : 0;
-    hits.Reset();
-    if (!row.ok()) s = row.status();
-    if (!s.ok() || heir == 0) continue;
-    absl::StatusOr<Execution> e = LoadExecution(heir);
-    if (!e.ok()) s = e.status();
-    if (s.ok()) s = WriteExecution(*e, /*force_events=*/true);
+    int64_t heir = 0;
+    if (!key.empty()) {
+      sqlite::Statement& q = *stmts_->representative_of_key;
+      q.BindBlob(1, key).Bind(2, 0);
+      absl::StatusOr<bool> row = q.Step();
+      if (row.ok() && *row) heir = q.Int(0);
+      q.Reset();
+      if (!row.ok()) s = row.status();
+    }
+    if (s.ok() && heir == 0) {
+      sqlite::Statement& q = *stmts_->hits_of_representative;
+      q.Bind(1, old_rep);
+      absl::StatusOr<bool> row = q.Step();
+      if (row.ok() && *row) heir = q.Int(0);
+      q.Reset();
+      if (!row.ok()) s = row.status();
+      if (s.ok() && heir != 0) {
+        absl::StatusOr<Execution> e = LoadExecution(heir);
+        if (!e.ok()) s = e.status();
+        if (s.ok()) s = WriteExecution(*e, /*force_events=*/true);
+      }
+    }
+    if (s.ok() && heir != 0) {
+      absl::StatusOr<std::unique_ptr<sqlite::Statement>> move =
+          db_->Prepare("UPDATE executions SET rep_id = ?1 WHERE rep_id = ?2");
+      if (!move.ok()) s = move.status();
+      if (s.ok()) {
+        (*move)->Bind(1, heir).Bind(2, old_rep);
+        s = (*move)->Run();
+      }
+    }
   }
   for (const Digest& d : touched) {
     if (!s.ok()) break;

@@ -136,6 +136,7 @@ class SqliteLineageStore : public LineageStore {
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
   // Artifacts already written by the current write transaction.
   absl::flat_hash_set<Digest> artifacts_in_transaction_ ABSL_GUARDED_BY(mu_);
+  int64_t id_block_size_ ABSL_GUARDED_BY(mu_) = 0;  // the next block's size
 
   std::mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::condition_variable queue_cv_;

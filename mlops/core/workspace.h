@@ -1,0 +1,216 @@
+// mlops/core/workspace.h — memoized, traced step calls: `workspace.Call(step, args...)`.
+//
+// A Workspace is a directory holding a content store (the values), an action cache (which
+// step call produced which values) and a lineage database (every call, hit or miss). A call
+//   1. hashes each argument by content (a Stored<T> argument reuses its digest; a File is
+//      hashed through a stat cache),
+//   2. forms the action key from the step's name and version, the codec signatures and the
+//      input digests,
+//   3. returns the stored outputs if that key is cached (an in-process memory tier first,
+//      then the disk), or runs the function and stores what it returns,
+//   4. and records the call in lineage either way.
+// One Run record covers the Workspace's lifetime in this process, with the environment
+// (compiler, library versions, OS, CPU, source revision) captured once.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<mlops::Workspace>> ws = mlops::Workspace::Open(".mlops");
+//   const auto square = mlops::MakeStep("square", 1, [](int x) { return x * x; });
+//   absl::StatusOr<mlops::Stored<int>> y = (*ws)->Call(square, 7);   // computes 49
+//   y = (*ws)->Call(square, 7);                                      // from the cache
+//
+// Errors: a step that returns an error or throws gives a Status naming the step (the
+// step's own code, or UNKNOWN for an exception); its execution is recorded as FAILED and
+// nothing is cached. A call in read-only mode that misses returns NOT_FOUND. Store and
+// database failures are returned as they come (with their paths).
+//
+// Concurrency: a Workspace is safe to use from many threads. Concurrent calls with the same
+// key in one process compute once; the others wait and get the result. Two processes that
+// race on one key both compute, both succeed, and store identical values.
+#ifndef MLOPS_CORE_WORKSPACE_H_
+#define MLOPS_CORE_WORKSPACE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "mlops/core/context.h"
+#include "mlops/core/step.h"
+#include "mlops/core/stored.h"
+#include "mlops/hash/file_digest.h"
+#include "mlops/lineage/lineage_store.h"
+#include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/store/action_cache.h"
+#include "mlops/store/content_store.h"
+#include "mlops/store/disk_store.h"
+
+namespace mlops {
+
+enum class CacheMode {
+  kNormal,    // return the cached result if there is one, else compute and store
+  kForce,     // compute even if cached, and store the new result
+  kReadOnly,  // return the cached result, or NOT_FOUND; write nothing (not even lineage)
+  kVerify,    // compute even if cached and compare with the cached result: a difference
+              // is recorded as nondeterminism and returned as ABORTED
+};
+
+struct CallOptions {
+  CacheMode mode = CacheMode::kNormal;
+};
+
+struct WorkspaceOptions {
+  // The mode of calls made without CallOptions.
+  CacheMode default_mode = CacheMode::kNormal;
+  // How hard the content store and action cache work to survive power loss.
+  Durability durability = Durability::kNone;
+  // The program and arguments recorded in the Run; default: this process's command line.
+  std::string program;
+  std::vector<std::string> args;
+  // Results kept in process memory (in front of the disk) up to this many bytes.
+  int64_t memory_cache_bytes = int64_t{64} << 20;
+  // Lineage batching (see sqlite_lineage_store.h).
+  SqliteLineageOptions lineage;
+};
+
+// What the engine needs to know about one input of a call.
+struct ActionInput {
+  std::string name;       // e.g. "arg0"
+  std::string signature;  // codec signature, or "file"
+  Digest digest;
+  std::string type_name;
+  int64_t size = 0;
+  std::string label;  // e.g. a file's path
+  std::string uri;
+};
+
+// One step call, as the engine sees it (built by Call; pipelines build them directly).
+struct ActionRequest {
+  std::string step_name;
+  int step_version = 0;
+  std::vector<ActionInput> inputs;
+  std::vector<std::string> output_names;
+  std::vector<std::string> output_types;
+  std::string output_signature;
+  CacheMode mode = CacheMode::kNormal;
+};
+
+// What the engine returns: the outputs' digests and bytes, and whether they were cached.
+struct ActionOutcome {
+  Digest action_key;
+  bool cache_hit = false;
+  int64_t execution_id = 0;
+  std::vector<Digest> digests;
+  std::vector<int64_t> sizes;
+  // The encoded outputs.
+  std::vector<std::shared_ptr<const Blob>> bytes;
+};
+
+// Computes a call's outputs, encoded, in the order of ActionRequest::output_names.
+using ActionRunner = std::function<absl::StatusOr<std::vector<std::string>>(Context&)>;
+
+class Workspace {
+ public:
+  // Opens (or creates) the workspace in `dir` and begins a Run. Errors name the path
+  // (see DiskStore::Open and SqliteLineageStore::Open).
+  static absl::StatusOr<std::unique_ptr<Workspace>> Open(const std::string& dir,
+                                                         WorkspaceOptions options = {});
+  // The directory programs use by default: $MLOPS_WORKSPACE if set, else ".mlops" in the
+  // directory the program was started from (for `bazel run`, the directory the command was
+  // typed in, $BUILD_WORKING_DIRECTORY).
+  static std::string DefaultDir();
+
+  // A workspace in memory (MemoryStore, in-memory action cache and lineage), for tests.
+  static absl::StatusOr<std::unique_ptr<Workspace>> InMemory(WorkspaceOptions options = {});
+
+  // Ends the Run (SUCCEEDED, or FAILED if any call failed) and flushes lineage.
+  ~Workspace();
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  // Calls `step` with `args` through the cache (see the top of the file). Returns the
+  // output as Stored<T>, or for a step returning std::tuple<A, B, ...> a
+  // std::tuple<Stored<A>, Stored<B>, ...>. Arguments must match the step's parameters
+  // (a Stored<T> may stand for a T); a mismatch fails to compile.
+  template <typename Fn, typename... Args>
+  auto Call(const Step<Fn>& step, Args&&... args);
+  template <typename Fn, typename... Args>
+  auto Call(const CallOptions& options, const Step<Fn>& step, Args&&... args);
+
+  // The engine under Call: looks up or runs one action and records it. `runner` is called
+  // on a miss (and in force and verify modes). Errors as for Call.
+  absl::StatusOr<ActionOutcome> Execute(const ActionRequest& request, const ActionRunner& runner);
+
+  // The action key of a request: digest of step name and version, input signatures and
+  // digests, and the output signature.
+  static Digest ActionKey(const ActionRequest& request);
+
+  // The digest of a file input (content, through the workspace's stat cache).
+  absl::StatusOr<Digest> DigestOfFile(const std::string& path) { return files_.File(path); }
+
+  // Flushes lineage and saves the stat cache.
+  absl::Status Flush();
+
+  int64_t run_id() const { return run_id_; }
+  const std::string& dir() const { return dir_; }  // empty for InMemory
+  ContentStore& store() { return *store_; }
+  ActionCache& action_cache() { return *action_cache_; }
+  LineageStore& lineage() { return *lineage_; }
+  CacheMode default_mode() const { return options_.default_mode; }
+
+  struct Stats {
+    int64_t hits = 0;
+    int64_t misses = 0;
+    int64_t failures = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct MemoryEntry;
+  struct InFlight;
+
+  Workspace(std::string dir, WorkspaceOptions options);
+  absl::Status Begin(std::unique_ptr<ContentStore> store, std::unique_ptr<ActionCache> cache,
+                     std::unique_ptr<LineageStore> lineage);
+
+  // Cached outputs for `key` (memory tier, then disk), or NOT_FOUND.
+  absl::StatusOr<std::shared_ptr<const MemoryEntry>> Lookup(const Digest& key);
+  void Remember(const Digest& key, std::shared_ptr<const MemoryEntry> entry);
+  absl::StatusOr<ActionOutcome> Compute(const ActionRequest& request, const Digest& key,
+                                        const ActionRunner& runner,
+                                        const MemoryEntry* cached);
+  Execution NewExecution(const ActionRequest& request, const Digest& key) const;
+  void Count(int64_t Stats::*field);
+
+  const std::string dir_;
+  const WorkspaceOptions options_;
+  std::unique_ptr<ContentStore> store_;
+  std::unique_ptr<ActionCache> action_cache_;
+  std::unique_ptr<LineageStore> lineage_;
+  FileDigester files_;
+  int64_t run_id_ = 0;
+  std::string host_;
+
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
+  mutable std::mutex mu_;
+  std::list<Digest> lru_ ABSL_GUARDED_BY(mu_);  // front: most recent
+  absl::flat_hash_map<Digest, std::pair<std::shared_ptr<const MemoryEntry>,
+                                        std::list<Digest>::iterator>>
+      memory_ ABSL_GUARDED_BY(mu_);
+  int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<Digest, std::shared_ptr<InFlight>> in_flight_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace mlops
+
+#include "mlops/core/internal/call.h"  // IWYU pragma: export
+
+#endif  // MLOPS_CORE_WORKSPACE_H_
