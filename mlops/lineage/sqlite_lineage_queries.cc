@@ -87,8 +87,7 @@ absl::StatusOr<Artifact> SqliteLineageStore::LoadArtifact(const Digest& digest) 
 
 absl::StatusOr<std::vector<int64_t>> SqliteLineageStore::EdgeExecutions(
     const Digest& digest, int kind, bool include_cache_hits) {
-  std::vector<int64_t> computed, hits;
-  std::vector<std::string> keys;
+  std::vector<int64_t> computed, hits, representatives;
   {
     sqlite::Statement& q = *stmts_->edge_executions;
     sqlite::ResetOnExit reset(q);
@@ -98,16 +97,16 @@ absl::StatusOr<std::vector<int64_t>> SqliteLineageStore::EdgeExecutions(
       if (!row.ok()) return row.status();
       if (!*row) break;
       (q.Int(1) != 0 ? hits : computed).push_back(q.Int(0));
-      if (!q.Blob(2).empty()) keys.emplace_back(q.Blob(2));
+      representatives.push_back(q.Int(0));
     }
   }
   if (include_cache_hits) {
-    // Hits without event rows of their own, found through their action key.
+    // Hits without event rows of their own, found through their representative.
     absl::flat_hash_set<int64_t> seen(hits.begin(), hits.end());
-    for (const std::string& key : keys) {
-      sqlite::Statement& q = *stmts_->hits_of_key;
+    for (int64_t rep : representatives) {
+      sqlite::Statement& q = *stmts_->hits_of_representative;
       sqlite::ResetOnExit reset(q);
-      q.BindBlob(1, key);
+      q.Bind(1, rep);
       while (true) {
         absl::StatusOr<bool> row = q.Step();
         if (!row.ok()) return row.status();
