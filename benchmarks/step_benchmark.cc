@@ -18,7 +18,9 @@ namespace {
 
 const std::string& Root() {
   static const std::string* root = [] {
-    char tmpl[] = "/tmp/mlops_step_benchmark.XXXXXX";
+    const char* base = std::getenv("MLOPS_BENCH_DIR");
+    std::string tmpl_s = std::string(base ? base : "/tmp") + "/mlops_step_benchmark.XXXXXX";
+    char* tmpl = tmpl_s.data();
     if (::mkdtemp(tmpl) == nullptr) std::abort();
     return new std::string(tmpl);
   }();

@@ -100,7 +100,7 @@ absl::StatusOr<std::vector<int64_t>> SqliteLineageStore::EdgeExecutions(
       representatives.push_back(q.Int(0));
     }
   }
-  if (include_cache_hits) {
+  if (include_cache_hits || computed.empty()) {
     // Hits without event rows of their own, found through their representative.
     absl::flat_hash_set<int64_t> seen(hits.begin(), hits.end());
     for (int64_t rep : representatives) {

@@ -32,9 +32,9 @@ constexpr int kMaxQueuedBatches = 8;
 // execution are read from its proto.
 //
 // Cache hits are most of the executions of a warm pipeline, and each repeats the inputs and
-// outputs of the execution that computed its action. So one execution per action key, its
-// representative (rep_id = 0), carries the event rows; a hit names its representative in
-// rep_id instead. Indexing hits by representative (ids that arrive in near order) rather
+// outputs of the execution that computed its action. So among the executions with the same
+// result (action key and outputs: result_key), one, the representative (rep_id = 0),
+// carries the event rows; a hit names its representative in rep_id instead. Indexing hits by representative (ids that arrive in near order) rather
 // than by action key (random) keeps a warm run's index writes sequential. When a
 // representative is deleted, another execution of the action takes its place.
 //
@@ -58,11 +58,12 @@ CREATE TABLE IF NOT EXISTS executions(
   status INTEGER NOT NULL,
   cache_hit INTEGER NOT NULL,
   rep_id INTEGER NOT NULL,
+  result_key BLOB NOT NULL,
   start_us INTEGER NOT NULL,
   end_us INTEGER NOT NULL,
   proto BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS executions_by_run ON executions(run_id);
-CREATE INDEX IF NOT EXISTS executions_by_key ON executions(action_key) WHERE rep_id = 0;
+CREATE INDEX IF NOT EXISTS executions_by_result ON executions(result_key) WHERE rep_id = 0;
 CREATE INDEX IF NOT EXISTS executions_by_rep ON executions(rep_id) WHERE rep_id != 0;
 CREATE INDEX IF NOT EXISTS executions_by_step ON executions(step, start_us);
 CREATE TABLE IF NOT EXISTS artifacts(
@@ -80,6 +81,21 @@ CREATE TABLE IF NOT EXISTS events(
 CREATE TABLE IF NOT EXISTS id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
 INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
 )sql";
+
+// What makes two executions interchangeable in the graph: the same action (hence inputs)
+// and the same outputs. Empty, matching nothing, for executions without both.
+std::string ResultKey(const Execution& e) {
+  if (e.action_key().empty() || e.outputs_size() == 0) return "";
+  Hasher h;
+  h.Update(DigestBlob(*Digest::FromHex(e.action_key())));
+  for (const ArtifactRef& out : e.outputs()) {
+    const uint64_t name_size = out.name().size();
+    h.Update(&name_size, sizeof(name_size));
+    h.Update(out.name());
+    h.Update(DigestBlob(*Digest::FromHex(out.digest())));
+  }
+  return DigestBlob(h.Finish());
+}
 
 absl::Status ValidateRef(const ArtifactRef& ref, absl::string_view role) {
   if (!Digest::FromHex(ref.digest()).ok()) {
@@ -140,73 +156,68 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
 }
 
 absl::Status SqliteLineageStore::Init() {
-  sqlite3_busy_timeout(db_->get(), static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
-  // The first statement to read the file is where a non-database shows itself.
-  absl::StatusOr<std::unique_ptr<sqlite::Statement>> pragma =
-      db_->Prepare("PRAGMA application_id");
-  if (!pragma.ok()) return pragma.status();
-  absl::StatusOr<bool> row = (*pragma)->Step();
-  if (!row.ok()) return row.status();
-  const int64_t app_id = (*pragma)->Int(0);
-  pragma->reset();
-  const auto user_version = [this]() -> absl::StatusOr<int64_t> {
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_->Prepare("PRAGMA user_version");
+  sqlite3_busy_timeout(db_->get(),
+                       static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
+  const auto read_int = [this](const char* sql) -> absl::StatusOr<int64_t> {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_->Prepare(sql);
     if (!q.ok()) return q.status();
     absl::StatusOr<bool> r = (*q)->Step();
     if (!r.ok()) return r.status();
     return (*q)->Int(0);
   };
-  absl::StatusOr<int64_t> version = user_version();
-  if (!version.ok()) return version.status();
+  // Check and (if new) create the schema in one write transaction, so that processes
+  // opening a new database at once see it either empty or complete. Taking the write lock
+  // is also where a file that is not a database shows itself.
+  absl::Status s = db_->Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  const auto fail = [this](absl::Status status) {
+    db_->Exec("ROLLBACK").IgnoreError();
+    return status;
+  };
+  absl::StatusOr<int64_t> app_id = read_int("PRAGMA application_id");
+  if (!app_id.ok()) return fail(app_id.status());
+  absl::StatusOr<int64_t> version = read_int("PRAGMA user_version");
+  if (!version.ok()) return fail(version.status());
+  absl::StatusOr<int64_t> tables =
+      read_int("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+  if (!tables.ok()) return fail(tables.status());
   // Ours carry our application_id from the moment the schema is created; a database with
-  // another id, or with none but a schema version of its own, belongs to someone else and is
-  // left untouched.
-  if ((app_id != 0 && app_id != kApplicationId) || (app_id == 0 && *version != 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, " is another application's SQLite database, not mlops lineage"));
+  // another id, or with none but a schema version or tables of its own, belongs to someone
+  // else and is left untouched.
+  if ((*app_id != 0 && *app_id != kApplicationId) ||
+      (*app_id == 0 && (*version != 0 || *tables != 0))) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat(path_, " is another application's SQLite database, not mlops lineage")));
   }
   if (*version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return fail(absl::FailedPreconditionError(absl::StrCat(
         path_, " was written by a newer mlops (lineage schema version ", *version,
-        "); this build reads versions up to ", kSchemaVersion));
+        "); this build reads versions up to ", kSchemaVersion)));
   }
   if (*version < kSchemaVersion) {
-    absl::Status s = db_->Exec("BEGIN IMMEDIATE");
-    if (!s.ok()) return s;
-    // Re-read inside the write lock: another process may have created the schema.
-    version = user_version();
-    if (version.ok() && *version == 0 && app_id == 0) {
-      absl::StatusOr<std::unique_ptr<sqlite::Statement>> tables =
-          db_->Prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
-      absl::StatusOr<bool> r = tables.ok() ? (*tables)->Step() : tables.status();
-      if (r.ok() && (*tables)->Int(0) > 0) {
-        db_->Exec("ROLLBACK").IgnoreError();
-        return absl::InvalidArgumentError(absl::StrCat(
-            path_, " is an SQLite database with tables of its own, not mlops lineage"));
-      }
+    s = db_->Exec(kSchemaV1);
+    if (s.ok()) {
+      s = db_->Exec(absl::StrCat("PRAGMA application_id=", kApplicationId,
+                                 "; PRAGMA user_version=", kSchemaVersion, ";")
+                        .c_str());
     }
-    if (version.ok() && *version < kSchemaVersion) {
-      s = db_->Exec(kSchemaV1);
-      if (s.ok()) {
-        s = db_->Exec(absl::StrCat("PRAGMA application_id=", kApplicationId,
-                                   "; PRAGMA user_version=", kSchemaVersion, ";")
-                          .c_str());
-      }
-    } else if (!version.ok()) {
-      s = version.status();
-    }
-    if (!s.ok()) {
-      db_->Exec("ROLLBACK").IgnoreError();
-      return s;
-    }
-    s = db_->Exec("COMMIT");
-    if (!s.ok()) return s;
+    if (!s.ok()) return fail(s);
   }
+  s = db_->Exec("COMMIT");
+  if (!s.ok()) return fail(s);
 
   // WAL only now, once the file is known to be ours (switching changes the file's header).
+  // Switching needs the database to itself for a moment and does not wait on the busy
+  // handler, so retry while other processes are opening it too.
   if (path_ != ":memory:") {
-    absl::Status s = db_->Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
+    const absl::Time deadline = absl::Now() + options_.busy_timeout;
+    while (true) {
+      s = db_->Exec("PRAGMA journal_mode=WAL");
+      if (!absl::IsUnavailable(s) || absl::Now() > deadline) break;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (!s.ok()) return s;
+    s = db_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
     if (!s.ok()) return s;
   }
 
@@ -220,13 +231,18 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->rollback, "ROLLBACK"},
       {&stmts_->insert_execution,
        "INSERT OR REPLACE INTO executions(id, run_id, step, action_key, status, cache_hit, "
-       "rep_id, start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
-      {&stmts_->representative_of_key,
-       "SELECT id FROM executions WHERE action_key = ?1 AND rep_id = 0 AND id != ?2 "
+       "rep_id, result_key, start_us, end_us, proto) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+      // The literal rep_id conditions let SQLite use the partial indexes.
+      {&stmts_->representative_of_result,
+       "SELECT id FROM executions WHERE result_key = ?1 AND rep_id = 0 AND id != ?2 "
        "ORDER BY id LIMIT 1"},
       {&stmts_->hits_of_representative,
-       "SELECT id FROM executions WHERE rep_id = ?1 ORDER BY id"},
-      {&stmts_->rep_of_execution, "SELECT rep_id FROM executions WHERE id = ?1"},
+       "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 ORDER BY id"},
+      {&stmts_->move_hits,
+       "UPDATE executions SET rep_id = ?1 WHERE rep_id = ?2 AND rep_id != 0"},
+      {&stmts_->rep_of_execution,
+       "SELECT rep_id, result_key FROM executions WHERE id = ?1"},
       {&stmts_->upsert_artifact,
        "INSERT INTO artifacts(digest, type_name, size, label, uri) VALUES(?1, ?2, ?3, ?4, ?5) "
        "ON CONFLICT(digest) DO UPDATE SET "
@@ -339,11 +355,12 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
   e.SerializeToString(&proto);
   std::string key_blob;
   if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
+  const std::string result_key = ResultKey(e);
   int64_t representative = 0;
-  if (!force_events && e.cache_hit() && !key_blob.empty()) {
-    sqlite::Statement& q = *stmts_->representative_of_key;
+  if (!force_events && e.cache_hit() && !result_key.empty()) {
+    sqlite::Statement& q = *stmts_->representative_of_result;
     sqlite::ResetOnExit reset(q);
-    q.BindBlob(1, key_blob).Bind(2, e.id());
+    q.BindBlob(1, result_key).Bind(2, e.id());
     absl::StatusOr<bool> row = q.Step();
     if (!row.ok()) return row.status();
     if (*row) representative = q.Int(0);
@@ -356,9 +373,10 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
       .Bind(5, e.status())
       .Bind(6, e.cache_hit() ? 1 : 0)
       .Bind(7, representative)
-      .Bind(8, Micros(e.start_time()))
-      .Bind(9, Micros(e.end_time()))
-      .BindBlob(10, proto);
+      .BindBlob(8, result_key)
+      .Bind(9, Micros(e.start_time()))
+      .Bind(10, Micros(e.end_time()))
+      .BindBlob(11, proto);
   absl::Status s = ins.Run();
   if (!s.ok()) return s;
   if (representative != 0) return absl::OkStatus();
@@ -506,21 +524,28 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   absl::StatusOr<Execution> existing = LoadExecution(execution.id());
   if (!existing.ok()) return existing.status();
   int64_t rep = 0;
+  std::string old_result;
   {
     sqlite::Statement& q = *stmts_->rep_of_execution;
     sqlite::ResetOnExit reset(q);
     q.Bind(1, execution.id());
     absl::StatusOr<bool> row = q.Step();
     if (!row.ok()) return row.status();
-    if (*row) rep = q.Int(0);
+    if (*row) {
+      rep = q.Int(0);
+      old_result = std::string(q.Blob(1));
+    }
   }
+  const bool same_result = ResultKey(execution) == old_result;
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   artifacts_in_transaction_.clear();
   absl::flat_hash_set<Digest> touched;
   s = DeleteEvents(*existing, &touched);
-  // A representative stays one: other executions may name it in their rep_id.
-  if (s.ok()) s = WriteExecution(execution, /*force_events=*/rep == 0);
+  // A representative whose result is unchanged stays one (hits name it); one whose result
+  // changed hands its hits over to another execution of its old result.
+  if (s.ok()) s = WriteExecution(execution, /*force_events=*/rep == 0 && same_result);
+  if (s.ok() && rep == 0 && !same_result) s = ReassignHits(execution.id(), old_result);
   for (const Digest& d : touched) {  // artifacts the new version no longer names
     if (!s.ok()) break;
     stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
@@ -614,10 +639,10 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   // that action (a cache hit elsewhere); then remove the artifacts no event names any more,
   // and the run.
   absl::flat_hash_set<Digest> touched;
-  std::vector<std::pair<int64_t, std::string>> representatives;  // (id, action key)
+  std::vector<std::pair<int64_t, std::string>> representatives;  // (id, result key)
   {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
-        db_->Prepare("SELECT id, proto, rep_id, action_key FROM executions WHERE run_id = ?1");
+        db_->Prepare("SELECT id, proto, rep_id, result_key FROM executions WHERE run_id = ?1");
     if (!q.ok()) s = q.status();
     if (s.ok()) (*q)->Bind(1, id);
     while (s.ok()) {
@@ -648,42 +673,10 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     (*stmt)->Bind(1, id);
     s = (*stmt)->Run();
   }
-  // Hits elsewhere that named a deleted representative move to another representative of
-  // their action, or the oldest of them becomes the new one (and gets the event rows).
   artifacts_in_transaction_.clear();
-  for (const auto& [old_rep, key] : representatives) {
+  for (const auto& [old_rep, result] : representatives) {
     if (!s.ok()) break;
-    int64_t heir = 0;
-    if (!key.empty()) {
-      sqlite::Statement& q = *stmts_->representative_of_key;
-      q.BindBlob(1, key).Bind(2, 0);
-      absl::StatusOr<bool> row = q.Step();
-      if (row.ok() && *row) heir = q.Int(0);
-      q.Reset();
-      if (!row.ok()) s = row.status();
-    }
-    if (s.ok() && heir == 0) {
-      sqlite::Statement& q = *stmts_->hits_of_representative;
-      q.Bind(1, old_rep);
-      absl::StatusOr<bool> row = q.Step();
-      if (row.ok() && *row) heir = q.Int(0);
-      q.Reset();
-      if (!row.ok()) s = row.status();
-      if (s.ok() && heir != 0) {
-        absl::StatusOr<Execution> e = LoadExecution(heir);
-        if (!e.ok()) s = e.status();
-        if (s.ok()) s = WriteExecution(*e, /*force_events=*/true);
-      }
-    }
-    if (s.ok() && heir != 0) {
-      absl::StatusOr<std::unique_ptr<sqlite::Statement>> move =
-          db_->Prepare("UPDATE executions SET rep_id = ?1 WHERE rep_id = ?2");
-      if (!move.ok()) s = move.status();
-      if (s.ok()) {
-        (*move)->Bind(1, heir).Bind(2, old_rep);
-        s = (*move)->Run();
-      }
-    }
+    s = ReassignHits(old_rep, result);
   }
   for (const Digest& d : touched) {
     if (!s.ok()) break;
@@ -693,6 +686,49 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   return s;
+}
+
+absl::Status SqliteLineageStore::ReassignHits(int64_t old_rep, const std::string& result) {
+  // Another representative of the same result, if there is one...
+  int64_t heir = 0;
+  if (!result.empty()) {
+    sqlite::Statement& q = *stmts_->representative_of_result;
+    sqlite::ResetOnExit reset(q);
+    q.BindBlob(1, result).Bind(2, old_rep);
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (*row) heir = q.Int(0);
+  }
+  // ...else the oldest hit that named the old one becomes the representative.
+  if (heir == 0) {
+    sqlite::Statement& q = *stmts_->hits_of_representative;
+    sqlite::ResetOnExit reset(q);
+    q.Bind(1, old_rep);
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();  // nobody named it
+    heir = q.Int(0);
+  }
+  if (heir != 0) {
+    absl::StatusOr<Execution> e = LoadExecution(heir);
+    if (!e.ok()) return e.status();
+    sqlite::Statement& rep = *stmts_->rep_of_execution;
+    int64_t heir_rep = 0;
+    {
+      sqlite::ResetOnExit reset(rep);
+      rep.Bind(1, heir);
+      absl::StatusOr<bool> row = rep.Step();
+      if (!row.ok()) return row.status();
+      if (*row) heir_rep = rep.Int(0);
+    }
+    if (heir_rep != 0) {
+      absl::Status s = WriteExecution(*e, /*force_events=*/true);
+      if (!s.ok()) return s;
+    }
+  }
+  sqlite::Statement& move = *stmts_->move_hits;
+  move.Bind(1, heir).Bind(2, old_rep);
+  return move.Run();
 }
 
 }  // namespace mlops

@@ -111,6 +111,11 @@ class SqliteLineageStore : public LineageStore {
   // when it is not null.
   absl::Status DeleteEvents(const Execution& e, absl::flat_hash_set<Digest>* digests)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Points the hits that name `old_rep` (a representative that is going away or changing
+  // its result) at another representative of `result`, or makes the oldest of them the
+  // representative.
+  absl::Status ReassignHits(int64_t old_rep, const std::string& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reserves a block of execution ids in the database: [first, end).
   absl::StatusOr<std::pair<int64_t, int64_t>> ReserveIds() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckRunExists(int64_t run_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

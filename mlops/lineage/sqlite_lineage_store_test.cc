@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <ostream>
 #include <memory>
 #include <set>
 #include <string>
@@ -97,9 +98,15 @@ Execution Exec(int64_t run_id, const std::string& step, std::vector<ArtifactRef>
   return e;
 }
 
+// `e` with the action key named `action` (executions of one action share it).
+Execution Keyed(Execution e, const std::string& action) {
+  e.set_action_key(H(absl::StrCat("action:", action)));
+  return e;
+}
+
 Run MakeRun(const std::string& program, int64_t start_seconds,
-            Run::Status status = Run::SUCCEEDED) {
-  Run r;
+            mlops::Run::Status status = mlops::Run::SUCCEEDED) {
+  mlops::Run r;
   r.set_program(program);
   r.add_args("--flag");
   r.set_host("host");
@@ -116,9 +123,9 @@ std::vector<int64_t> Ids(const std::vector<Execution>& executions) {
   return ids;
 }
 
-std::vector<int64_t> RunIds(const std::vector<Run>& runs) {
+std::vector<int64_t> RunIds(const std::vector<mlops::Run>& runs) {
   std::vector<int64_t> ids;
-  for (const Run& r : runs) ids.push_back(r.id());
+  for (const mlops::Run& r : runs) ids.push_back(r.id());
   return ids;
 }
 
@@ -134,6 +141,99 @@ void RemoveDb(const std::string& path) {
 }
 
 // ---------------------------------------------------------------------------------------
+// The hand-built pipeline.
+//
+// Run 1 (all computed):
+//   load1     (file: raw)                      -> 0: data
+//   clean1    (data: data)                     -> 0: clean
+//   split1    (data: clean)                    -> train: train, test: test
+//   train_a1  (train: train)                   -> 0: model_a
+//   train_b1  (train: train)                   -> 0: model_b
+//   evaluate1 (a: model_a, b: model_b, test: test) -> 0: report
+// Run 2 (load, clean, split and train_a are cache hits with the same outputs and the same
+// action keys as in run 1):
+//   load2*, clean2*, split2*, train_a2*        (same inputs and outputs as in run 1)
+//   train_b2  (train: train)                   -> 0: model_b2
+//   evaluate2 (a: model_a, b: model_b2, test: test) -> 0: report2
+
+class Pipeline {
+ public:
+  void Add(const std::string& name, int64_t id, const Execution& e) {
+    ids_[name] = id;
+    names_[id] = name;
+    Execution stored = e;
+    stored.set_id(id);
+    recorded_[id] = stored;
+  }
+  int64_t Id(const std::string& name) const { return ids_.at(name); }
+  const Execution& Recorded(const std::string& name) const { return recorded_.at(Id(name)); }
+
+  std::string ExecutionName(int64_t id) const {
+    auto it = names_.find(id);
+    return it == names_.end() ? absl::StrCat("#", id) : it->second;
+  }
+  static std::string ArtifactName(const std::string& digest) {
+    for (const char* n : {"raw", "data", "clean", "train", "test", "model_a", "model_b",
+                          "report", "model_b2", "report2"}) {
+      if (H(n) == digest) return n;
+    }
+    return digest;
+  }
+  static std::string EventName(const std::string& execution, const std::string& artifact,
+                               Event::Kind kind, const std::string& name) {
+    return kind == Event::INPUT ? absl::StrCat(artifact, " -", name, "-> ", execution)
+                                : absl::StrCat(execution, " -", name, "-> ", artifact);
+  }
+
+  // Every event of the named executions, from what was recorded.
+  std::set<std::string> EventsOf(const std::set<std::string>& executions) const {
+    std::set<std::string> out;
+    for (const std::string& x : executions) {
+      const Execution& e = Recorded(x);
+      for (const ArtifactRef& r : e.inputs()) {
+        out.insert(EventName(x, ArtifactName(r.digest()), Event::INPUT, r.name()));
+      }
+      for (const ArtifactRef& r : e.outputs()) {
+        out.insert(EventName(x, ArtifactName(r.digest()), Event::OUTPUT, r.name()));
+      }
+    }
+    return out;
+  }
+
+  // A subgraph described by names, checking each execution against what was recorded and
+  // each artifact's digest.
+  struct Named {
+    std::set<std::string> executions, artifacts, events;
+  };
+  Named Describe(const Subgraph& g) const {
+    Named n;
+    for (const Execution& e : g.executions()) {
+      n.executions.insert(ExecutionName(e.id()));
+      auto it = recorded_.find(e.id());
+      if (it != recorded_.end()) {
+        EXPECT_THAT(e, EqualsProto(it->second));
+      }
+    }
+    for (const Artifact& a : g.artifacts()) n.artifacts.insert(ArtifactName(a.digest()));
+    for (const Event& ev : g.events()) {
+      n.events.insert(EventName(ExecutionName(ev.execution_id()), ArtifactName(ev.digest()),
+                                ev.kind(), ev.name()));
+    }
+    EXPECT_EQ(n.executions.size(), static_cast<size_t>(g.executions_size())) << "duplicates";
+    EXPECT_EQ(n.artifacts.size(), static_cast<size_t>(g.artifacts_size())) << "duplicates";
+    EXPECT_EQ(n.events.size(), static_cast<size_t>(g.events_size())) << "duplicates";
+    return n;
+  }
+
+  int64_t run1 = 0, run2 = 0;
+
+ private:
+  std::map<std::string, int64_t> ids_;
+  std::map<int64_t, std::string> names_;
+  std::map<int64_t, Execution> recorded_;
+};
+
+// ---------------------------------------------------------------------------------------
 // The fixture: one store per test, in one of three configurations.
 
 enum class DbKind { kFileBatched, kFileUnbatched, kMemory };
@@ -142,6 +242,8 @@ struct StoreParam {
   const char* name;
   DbKind kind;
 };
+
+void PrintTo(const StoreParam& param, std::ostream* os) { *os << param.name; }
 
 class SqliteLineageStoreTest : public ::testing::TestWithParam<StoreParam> {
  protected:
@@ -179,7 +281,7 @@ class SqliteLineageStoreTest : public ::testing::TestWithParam<StoreParam> {
     store_ = *std::move(store);
   }
 
-  int64_t BeginRun(const Run& run) {
+  int64_t BeginRun(const mlops::Run& run) {
     absl::StatusOr<int64_t> id = store_->BeginRun(run);
     EXPECT_TRUE(id.ok()) << id.status();
     return id.ok() ? *id : -1;
@@ -191,8 +293,100 @@ class SqliteLineageStoreTest : public ::testing::TestWithParam<StoreParam> {
     return id.ok() ? *id : -1;
   }
 
+  // Records `e` as pipeline execution `name`.
+  void Add(const std::string& name, const Execution& e) { p_.Add(name, Record(e), e); }
+
+  // Records the pipeline described above Pipeline.
+  void BuildPipeline() {
+    p_.run1 = BeginRun(MakeRun("pipeline", kT0));
+    p_.run2 = BeginRun(MakeRun("pipeline", kT0 + 1000));
+    for (int run = 1; run <= 2; ++run) {
+      const int64_t r = run == 1 ? p_.run1 : p_.run2;
+      const bool hit = run == 2;
+      const int64_t t = run == 1 ? kT0 : kT0 + 1000;
+      const std::string n = absl::StrCat(run);
+      // A hit has the action key of the execution that computed its result.
+      Add("load" + n, Keyed(Exec(r, "load", {Ref("file", "raw", "file", 100, "raw.csv",
+                                                 "/data/raw.csv")},
+                                 {Ref("0", "data", "table")}, hit, t + 1),
+                            "load"));
+      Add("clean" + n, Keyed(Exec(r, "clean", {Ref("data", "data", "table")},
+                                  {Ref("0", "clean", "table")}, hit, t + 2),
+                             "clean"));
+      Add("split" + n,
+          Keyed(Exec(r, "split", {Ref("data", "clean", "table")},
+                     {Ref("train", "train", "table"), Ref("test", "test", "table")}, hit, t + 3),
+                "split"));
+      Add("train_a" + n, Keyed(Exec(r, "train_a", {Ref("train", "train", "table")},
+                                    {Ref("0", "model_a", "Model")}, hit, t + 4),
+                               "train_a"));
+      Add("train_b" + n, Keyed(Exec(r, "train_b", {Ref("train", "train", "table")},
+                                    {Ref("0", run == 1 ? "model_b" : "model_b2", "Model")},
+                                    false, t + 5),
+                               "train_b" + n));
+      Add("evaluate" + n,
+          Keyed(Exec(r, "evaluate",
+                     {Ref("a", "model_a", "Model"),
+                      Ref("b", run == 1 ? "model_b" : "model_b2", "Model"),
+                      Ref("test", "test", "table")},
+                     {Ref("0", run == 1 ? "report" : "report2", "Report")}, false, t + 6),
+                "evaluate" + n));
+    }
+  }
+
+
+  std::vector<std::string> ProducerNames(const std::string& artifact) {
+    absl::StatusOr<std::vector<Execution>> got = store_->Producers(Digest::Of(artifact));
+    EXPECT_TRUE(got.ok()) << got.status();
+    return Names(got.ok() ? *got : std::vector<Execution>{});
+  }
+  std::vector<std::string> ConsumerNames(const std::string& artifact) {
+    absl::StatusOr<std::vector<Execution>> got = store_->Consumers(Digest::Of(artifact));
+    EXPECT_TRUE(got.ok()) << got.status();
+    return Names(got.ok() ? *got : std::vector<Execution>{});
+  }
+  std::vector<std::string> Names(const std::vector<Execution>& executions) {
+    std::vector<std::string> out;
+    for (const Execution& e : executions) {
+      out.push_back(p_.ExecutionName(e.id()));
+      if (out.back()[0] != '#') {
+        EXPECT_THAT(e, EqualsProto(p_.Recorded(out.back())));
+      }
+    }
+    return out;
+  }
+
+  // Checks a closure against the expected executions and artifacts; the expected events are
+  // every event of the expected executions.
+  void ExpectClosure(bool upstream, const LineageNode& from, int max_hops,
+                     bool include_cache_hits, const std::set<std::string>& executions,
+                     const std::set<std::string>& artifacts) {
+    SCOPED_TRACE(absl::StrCat(upstream ? "Upstream" : "Downstream", " from ",
+                              from.artifact ? Pipeline::ArtifactName(from.artifact->ToHex())
+                                            : p_.ExecutionName(from.execution_id),
+                              " max_hops=", max_hops,
+                              " include_cache_hits=", include_cache_hits));
+    ClosureOptions options;
+    options.max_hops = max_hops;
+    options.include_cache_hits = include_cache_hits;
+    absl::StatusOr<Subgraph> g =
+        upstream ? store_->Upstream(from, options) : store_->Downstream(from, options);
+    ASSERT_TRUE(g.ok()) << g.status();
+    const Pipeline::Named got = p_.Describe(*g);
+    EXPECT_THAT(got.executions, ::testing::ContainerEq(executions));
+    EXPECT_THAT(got.artifacts, ::testing::ContainerEq(artifacts));
+    EXPECT_THAT(got.events, ::testing::ContainerEq(p_.EventsOf(executions)));
+    // Artifacts carry their stored fields.
+    for (const Artifact& a : g->artifacts()) {
+      absl::StatusOr<Artifact> stored = store_->GetArtifact(*Digest::FromHex(a.digest()));
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      EXPECT_THAT(a, EqualsProto(*stored));
+    }
+  }
+
   std::string path_;
   std::unique_ptr<SqliteLineageStore> store_;
+  Pipeline p_;  // filled by BuildPipeline()
 };
 
 INSTANTIATE_TEST_SUITE_P(Stores, SqliteLineageStoreTest,
@@ -207,7 +401,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, SqliteLineageStoreTest,
 // Runs.
 
 TEST_P(SqliteLineageStoreTest, RunRoundTrip) {
-  Run run = MakeRun("train_model", kT0, Run::RUNNING);
+  mlops::Run run = MakeRun("train_model", kT0, mlops::Run::RUNNING);
   run.set_id(777);  // ignored
   run.add_args("--epochs=3");
   run.add_args("data.csv");
@@ -224,14 +418,14 @@ TEST_P(SqliteLineageStoreTest, RunRoundTrip) {
 
   const int64_t id = BeginRun(run);
   ASSERT_GT(id, 0);
-  Run expected = run;
+  mlops::Run expected = run;
   expected.set_id(id);
-  absl::StatusOr<Run> got = store_->GetRun(id);
+  absl::StatusOr<mlops::Run> got = store_->GetRun(id);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(*got, EqualsProto(expected));
 
   // Finishing the run replaces it.
-  expected.set_status(Run::FAILED);
+  expected.set_status(mlops::Run::FAILED);
   *expected.mutable_end_time() = Ts(kT0 + 60, 5000);
   expected.add_args("--extra");
   ASSERT_TRUE(store_->UpdateRun(expected).ok());
@@ -252,36 +446,36 @@ TEST_P(SqliteLineageStoreTest, RunRoundTrip) {
 }
 
 TEST_P(SqliteLineageStoreTest, RunErrors) {
-  Run run = MakeRun("", kT0);
+  mlops::Run run = MakeRun("", kT0);
   absl::StatusOr<int64_t> id = store_->BeginRun(run);
   EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument) << id.status();
 
-  absl::StatusOr<Run> got = store_->GetRun(12345);
+  absl::StatusOr<mlops::Run> got = store_->GetRun(12345);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound) << got.status();
 
-  Run unknown = MakeRun("p", kT0);
+  mlops::Run unknown = MakeRun("p", kT0);
   unknown.set_id(12345);
   absl::Status s = store_->UpdateRun(unknown);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
   // The failed update created nothing.
-  absl::StatusOr<std::vector<Run>> all = store_->FindRuns({});
+  absl::StatusOr<std::vector<mlops::Run>> all = store_->FindRuns({});
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_THAT(*all, IsEmpty());
 }
 
 TEST_P(SqliteLineageStoreTest, FindRuns) {
   // start times: a=0s, b=10s, c=20s, d=30s, e=30s (tie: id order decides), f=40s.
-  const int64_t a = BeginRun(MakeRun("train", kT0 + 0, Run::SUCCEEDED));
-  const int64_t b = BeginRun(MakeRun("eval", kT0 + 10, Run::FAILED));
-  const int64_t c = BeginRun(MakeRun("train", kT0 + 20, Run::FAILED));
-  const int64_t d = BeginRun(MakeRun("train", kT0 + 30, Run::RUNNING));
-  const int64_t e = BeginRun(MakeRun("eval", kT0 + 30, Run::SUCCEEDED));
-  const int64_t f = BeginRun(MakeRun("train", kT0 + 40, Run::SUCCEEDED));
+  const int64_t a = BeginRun(MakeRun("train", kT0 + 0, mlops::Run::SUCCEEDED));
+  const int64_t b = BeginRun(MakeRun("eval", kT0 + 10, mlops::Run::FAILED));
+  const int64_t c = BeginRun(MakeRun("train", kT0 + 20, mlops::Run::FAILED));
+  const int64_t d = BeginRun(MakeRun("train", kT0 + 30, mlops::Run::RUNNING));
+  const int64_t e = BeginRun(MakeRun("eval", kT0 + 30, mlops::Run::SUCCEEDED));
+  const int64_t f = BeginRun(MakeRun("train", kT0 + 40, mlops::Run::SUCCEEDED));
   // A run inserted later but started earlier than all others.
-  const int64_t g = BeginRun(MakeRun("train", kT0 - 100, Run::SUCCEEDED));
+  const int64_t g = BeginRun(MakeRun("train", kT0 - 100, mlops::Run::SUCCEEDED));
 
   const auto find = [&](const RunFilter& filter) -> std::vector<int64_t> {
-    absl::StatusOr<std::vector<Run>> runs = store_->FindRuns(filter);
+    absl::StatusOr<std::vector<mlops::Run>> runs = store_->FindRuns(filter);
     EXPECT_TRUE(runs.ok()) << runs.status();
     return runs.ok() ? RunIds(*runs) : std::vector<int64_t>{};
   };
@@ -295,7 +489,7 @@ TEST_P(SqliteLineageStoreTest, FindRuns) {
   EXPECT_THAT(find(by_program), IsEmpty());
 
   RunFilter by_status;
-  by_status.status = Run::FAILED;
+  by_status.status = mlops::Run::FAILED;
   EXPECT_THAT(find(by_status), ElementsAre(c, b));
   by_status.program = "train";
   EXPECT_THAT(find(by_status), ElementsAre(c));
@@ -324,10 +518,10 @@ TEST_P(SqliteLineageStoreTest, FindRuns) {
   EXPECT_THAT(find(limited), ElementsAre(e));
 
   // Whole runs come back, not just ids.
-  absl::StatusOr<std::vector<Run>> runs = store_->FindRuns(limited);
+  absl::StatusOr<std::vector<mlops::Run>> runs = store_->FindRuns(limited);
   ASSERT_TRUE(runs.ok()) << runs.status();
   ASSERT_EQ(runs->size(), 1u);
-  Run expected = MakeRun("eval", kT0 + 30, Run::SUCCEEDED);
+  mlops::Run expected = MakeRun("eval", kT0 + 30, mlops::Run::SUCCEEDED);
   expected.set_id(e);
   EXPECT_THAT(runs->front(), EqualsProto(expected));
 }
@@ -451,7 +645,9 @@ TEST_P(SqliteLineageStoreTest, IdsAreUniqueAndIncreasing) {
   for (int i = 0; i < 60; ++i) {
     ids.push_back(Record(Exec(i % 2 == 0 ? run : 0, absl::StrCat("s", i % 5), {},
                               {Ref("0", absl::StrCat("v", i))})));
-    if (i == 30) ASSERT_TRUE(store_->Flush().ok());
+    if (i == 30) {
+      ASSERT_TRUE(store_->Flush().ok());
+    }
   }
   for (size_t i = 1; i < ids.size(); ++i) EXPECT_GT(ids[i], ids[i - 1]) << i;
   EXPECT_GT(ids.front(), 0);
@@ -691,192 +887,10 @@ TEST_P(SqliteLineageStoreTest, ExecutionsOfStepNewestFirst) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The hand-built pipeline.
-//
-// Run 1 (all computed):
-//   load1     (file: raw)                      -> 0: data
-//   clean1    (data: data)                     -> 0: clean
-//   split1    (data: clean)                    -> train: train, test: test
-//   train_a1  (train: train)                   -> 0: model_a
-//   train_b1  (train: train)                   -> 0: model_b
-//   evaluate1 (a: model_a, b: model_b, test: test) -> 0: report
-// Run 2 (load, clean, split and train_a are cache hits with the same outputs):
-//   load2*, clean2*, split2*, train_a2*        (same inputs and outputs as in run 1)
-//   train_b2  (train: train)                   -> 0: model_b2
-//   evaluate2 (a: model_a, b: model_b2, test: test) -> 0: report2
+// Graph queries on the hand-built pipeline (see Pipeline).
 
-class Pipeline {
- public:
-  void Add(const std::string& name, int64_t id, const Execution& e) {
-    ids_[name] = id;
-    names_[id] = name;
-    Execution stored = e;
-    stored.set_id(id);
-    recorded_[id] = stored;
-  }
-  int64_t Id(const std::string& name) const { return ids_.at(name); }
-  const Execution& Recorded(const std::string& name) const { return recorded_.at(Id(name)); }
-
-  std::string ExecutionName(int64_t id) const {
-    auto it = names_.find(id);
-    return it == names_.end() ? absl::StrCat("#", id) : it->second;
-  }
-  static std::string ArtifactName(const std::string& digest) {
-    for (const char* n : {"raw", "data", "clean", "train", "test", "model_a", "model_b",
-                          "report", "model_b2", "report2"}) {
-      if (H(n) == digest) return n;
-    }
-    return digest;
-  }
-  static std::string EventName(const std::string& execution, const std::string& artifact,
-                               Event::Kind kind, const std::string& name) {
-    return kind == Event::INPUT ? absl::StrCat(artifact, " -", name, "-> ", execution)
-                                : absl::StrCat(execution, " -", name, "-> ", artifact);
-  }
-
-  // Every event of the named executions, from what was recorded.
-  std::set<std::string> EventsOf(const std::set<std::string>& executions) const {
-    std::set<std::string> out;
-    for (const std::string& x : executions) {
-      const Execution& e = Recorded(x);
-      for (const ArtifactRef& r : e.inputs()) {
-        out.insert(EventName(x, ArtifactName(r.digest()), Event::INPUT, r.name()));
-      }
-      for (const ArtifactRef& r : e.outputs()) {
-        out.insert(EventName(x, ArtifactName(r.digest()), Event::OUTPUT, r.name()));
-      }
-    }
-    return out;
-  }
-
-  // A subgraph described by names, checking each execution against what was recorded and
-  // each artifact's digest.
-  struct Named {
-    std::set<std::string> executions, artifacts, events;
-  };
-  Named Describe(const Subgraph& g) const {
-    Named n;
-    for (const Execution& e : g.executions()) {
-      n.executions.insert(ExecutionName(e.id()));
-      auto it = recorded_.find(e.id());
-      if (it != recorded_.end()) EXPECT_THAT(e, EqualsProto(it->second));
-    }
-    for (const Artifact& a : g.artifacts()) n.artifacts.insert(ArtifactName(a.digest()));
-    for (const Event& ev : g.events()) {
-      n.events.insert(EventName(ExecutionName(ev.execution_id()), ArtifactName(ev.digest()),
-                                ev.kind(), ev.name()));
-    }
-    EXPECT_EQ(n.executions.size(), static_cast<size_t>(g.executions_size())) << "duplicates";
-    EXPECT_EQ(n.artifacts.size(), static_cast<size_t>(g.artifacts_size())) << "duplicates";
-    EXPECT_EQ(n.events.size(), static_cast<size_t>(g.events_size())) << "duplicates";
-    return n;
-  }
-
-  int64_t run1 = 0, run2 = 0;
-
- private:
-  std::map<std::string, int64_t> ids_;
-  std::map<int64_t, std::string> names_;
-  std::map<int64_t, Execution> recorded_;
-};
-
-class PipelineTest : public SqliteLineageStoreTest {
- protected:
-  void SetUp() override {
-    SqliteLineageStoreTest::SetUp();
-    if (HasFatalFailure()) return;
-    Build();
-  }
-
-  void Add(const std::string& name, const Execution& e) { p_.Add(name, Record(e), e); }
-
-  void Build() {
-    p_.run1 = BeginRun(MakeRun("pipeline", kT0));
-    p_.run2 = BeginRun(MakeRun("pipeline", kT0 + 1000));
-    for (int run = 1; run <= 2; ++run) {
-      const int64_t r = run == 1 ? p_.run1 : p_.run2;
-      const bool hit = run == 2;
-      const int64_t t = run == 1 ? kT0 : kT0 + 1000;
-      const std::string n = absl::StrCat(run);
-      Add("load" + n, Exec(r, "load", {Ref("file", "raw", "file", 100, "raw.csv", "/data/raw.csv")},
-                           {Ref("0", "data", "table")}, hit, t + 1));
-      Add("clean" + n, Exec(r, "clean", {Ref("data", "data", "table")},
-                            {Ref("0", "clean", "table")}, hit, t + 2));
-      Add("split" + n, Exec(r, "split", {Ref("data", "clean", "table")},
-                            {Ref("train", "train", "table"), Ref("test", "test", "table")}, hit,
-                            t + 3));
-      Add("train_a" + n, Exec(r, "train_a", {Ref("train", "train", "table")},
-                              {Ref("0", "model_a", "Model")}, hit, t + 4));
-      Add("train_b" + n, Exec(r, "train_b", {Ref("train", "train", "table")},
-                              {Ref("0", run == 1 ? "model_b" : "model_b2", "Model")}, false,
-                              t + 5));
-      Add("evaluate" + n,
-          Exec(r, "evaluate",
-               {Ref("a", "model_a", "Model"), Ref("b", run == 1 ? "model_b" : "model_b2", "Model"),
-                Ref("test", "test", "table")},
-               {Ref("0", run == 1 ? "report" : "report2", "Report")}, false, t + 6));
-    }
-  }
-
-  std::vector<std::string> ProducerNames(const std::string& artifact) {
-    absl::StatusOr<std::vector<Execution>> got = store_->Producers(Digest::Of(artifact));
-    EXPECT_TRUE(got.ok()) << got.status();
-    return Names(got.ok() ? *got : std::vector<Execution>{});
-  }
-  std::vector<std::string> ConsumerNames(const std::string& artifact) {
-    absl::StatusOr<std::vector<Execution>> got = store_->Consumers(Digest::Of(artifact));
-    EXPECT_TRUE(got.ok()) << got.status();
-    return Names(got.ok() ? *got : std::vector<Execution>{});
-  }
-  std::vector<std::string> Names(const std::vector<Execution>& executions) {
-    std::vector<std::string> out;
-    for (const Execution& e : executions) {
-      out.push_back(p_.ExecutionName(e.id()));
-      if (out.back()[0] != '#') EXPECT_THAT(e, EqualsProto(p_.Recorded(out.back())));
-    }
-    return out;
-  }
-
-  // Checks a closure against the expected executions and artifacts; the expected events are
-  // every event of the expected executions.
-  void ExpectClosure(bool upstream, const LineageNode& from, int max_hops,
-                     bool include_cache_hits, const std::set<std::string>& executions,
-                     const std::set<std::string>& artifacts) {
-    SCOPED_TRACE(absl::StrCat(upstream ? "Upstream" : "Downstream", " from ",
-                              from.artifact ? Pipeline::ArtifactName(from.artifact->ToHex())
-                                            : p_.ExecutionName(from.execution_id),
-                              " max_hops=", max_hops,
-                              " include_cache_hits=", include_cache_hits));
-    ClosureOptions options;
-    options.max_hops = max_hops;
-    options.include_cache_hits = include_cache_hits;
-    absl::StatusOr<Subgraph> g =
-        upstream ? store_->Upstream(from, options) : store_->Downstream(from, options);
-    ASSERT_TRUE(g.ok()) << g.status();
-    const Pipeline::Named got = p_.Describe(*g);
-    EXPECT_THAT(got.executions, ::testing::ContainerEq(executions));
-    EXPECT_THAT(got.artifacts, ::testing::ContainerEq(artifacts));
-    EXPECT_THAT(got.events, ::testing::ContainerEq(p_.EventsOf(executions)));
-    // Artifacts carry their stored fields.
-    for (const Artifact& a : g->artifacts()) {
-      absl::StatusOr<Artifact> stored = store_->GetArtifact(*Digest::FromHex(a.digest()));
-      ASSERT_TRUE(stored.ok()) << stored.status();
-      EXPECT_THAT(a, EqualsProto(*stored));
-    }
-  }
-
-  Pipeline p_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Stores, PipelineTest,
-                         ::testing::Values(StoreParam{"FileBatched", DbKind::kFileBatched},
-                                           StoreParam{"FileUnbatched", DbKind::kFileUnbatched},
-                                           StoreParam{"Memory", DbKind::kMemory}),
-                         [](const ::testing::TestParamInfo<StoreParam>& info) {
-                           return std::string(info.param.name);
-                         });
-
-TEST_P(PipelineTest, ProducersAndConsumers) {
+TEST_P(SqliteLineageStoreTest, ProducersAndConsumers) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   EXPECT_THAT(ProducerNames("raw"), IsEmpty());
   EXPECT_THAT(ProducerNames("data"), ElementsAre("load1", "load2"));
   EXPECT_THAT(ProducerNames("train"), ElementsAre("split1", "split2"));
@@ -895,10 +909,12 @@ TEST_P(PipelineTest, ProducersAndConsumers) {
 
   // Computing executions come first even when a cache hit has a smaller id; each group in
   // id order.
-  Add("load3", Exec(p_.run2, "load", {Ref("file", "raw", "file", 100)}, {Ref("0", "data")},
-                    false, kT0 + 2000));
-  Add("load4", Exec(p_.run2, "load", {Ref("file", "raw", "file", 100)}, {Ref("0", "data")},
-                    true, kT0 + 2001));
+  Add("load3", Keyed(Exec(p_.run2, "load", {Ref("file", "raw", "file", 100)},
+                          {Ref("0", "data")}, false, kT0 + 2000),
+                     "load"));
+  Add("load4", Keyed(Exec(p_.run2, "load", {Ref("file", "raw", "file", 100)},
+                          {Ref("0", "data")}, true, kT0 + 2001),
+                     "load"));
   EXPECT_THAT(ProducerNames("data"), ElementsAre("load1", "load3", "load2", "load4"));
   EXPECT_THAT(ConsumerNames("raw"), ElementsAre("load1", "load2", "load3", "load4"));
 
@@ -909,7 +925,8 @@ TEST_P(PipelineTest, ProducersAndConsumers) {
   EXPECT_THAT(ConsumerNames("clean"), ElementsAre("split1", "split2", "twice"));
 }
 
-TEST_P(PipelineTest, UpstreamFromArtifact) {
+TEST_P(SqliteLineageStoreTest, UpstreamFromArtifact) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   const LineageNode report2 = LineageNode::Of(Digest::Of("report2"));
   ExpectClosure(true, report2, 0, false, {}, {"report2"});
   ExpectClosure(true, report2, 1, false, {"evaluate2"}, {"report2", "model_a", "model_b2", "test"});
@@ -941,7 +958,8 @@ TEST_P(PipelineTest, UpstreamFromArtifact) {
                 {"report", "model_a", "model_b", "test", "train", "clean", "data", "raw"});
 }
 
-TEST_P(PipelineTest, UpstreamFromExecution) {
+TEST_P(SqliteLineageStoreTest, UpstreamFromExecution) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   const LineageNode evaluate1 = LineageNode::OfExecution(p_.Id("evaluate1"));
   ExpectClosure(true, evaluate1, 0, false, {"evaluate1"},
                 {"model_a", "model_b", "test", "report"});
@@ -966,7 +984,8 @@ TEST_P(PipelineTest, UpstreamFromExecution) {
                 {"clean", "train", "test", "data", "raw"});
 }
 
-TEST_P(PipelineTest, DownstreamFromArtifact) {
+TEST_P(SqliteLineageStoreTest, DownstreamFromArtifact) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   const LineageNode clean = LineageNode::Of(Digest::Of("clean"));
   ExpectClosure(false, clean, 0, false, {}, {"clean"});
   ExpectClosure(false, clean, 1, false, {"split1"}, {"clean", "train", "test"});
@@ -995,7 +1014,8 @@ TEST_P(PipelineTest, DownstreamFromArtifact) {
   ExpectClosure(false, raw, 2, false, {"load1", "clean1"}, {"raw", "data", "clean"});
 }
 
-TEST_P(PipelineTest, DownstreamFromExecution) {
+TEST_P(SqliteLineageStoreTest, DownstreamFromExecution) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   const LineageNode clean1 = LineageNode::OfExecution(p_.Id("clean1"));
   ExpectClosure(false, clean1, 0, false, {"clean1"}, {"data", "clean"});
   ExpectClosure(false, clean1, 1, false, {"clean1", "split1"}, {"data", "clean", "train", "test"});
@@ -1012,7 +1032,8 @@ TEST_P(PipelineTest, DownstreamFromExecution) {
                 {"train", "model_a", "model_b", "model_b2", "test", "report", "report2"});
 }
 
-TEST_P(PipelineTest, ClosureOfUnknownNodeIsNotFound) {
+TEST_P(SqliteLineageStoreTest, ClosureOfUnknownNodeIsNotFound) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   const LineageNode unknown_artifact = LineageNode::Of(Digest::Of("unknown"));
   const LineageNode unknown_execution = LineageNode::OfExecution(p_.Id("evaluate2") + 10000);
   for (int max_hops : {-1, 0, 1}) {
@@ -1030,11 +1051,12 @@ TEST_P(PipelineTest, ClosureOfUnknownNodeIsNotFound) {
   }
 }
 
-TEST_P(PipelineTest, DeleteRun) {
+TEST_P(SqliteLineageStoreTest, DeleteRun) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   const Pipeline& p = p_;
   ASSERT_TRUE(store_->DeleteRun(p.run1).ok());
 
-  absl::StatusOr<Run> run = store_->GetRun(p.run1);
+  absl::StatusOr<mlops::Run> run = store_->GetRun(p.run1);
   EXPECT_EQ(run.status().code(), absl::StatusCode::kNotFound) << run.status();
   absl::StatusOr<std::vector<Execution>> of_run = store_->ExecutionsOfRun(p.run1);
   EXPECT_EQ(of_run.status().code(), absl::StatusCode::kNotFound) << of_run.status();
@@ -1109,13 +1131,14 @@ TEST_P(PipelineTest, DeleteRun) {
 
   if (IsFile()) {
     Open(Options());
-    absl::StatusOr<std::vector<Run>> runs = store_->FindRuns({});
+    absl::StatusOr<std::vector<mlops::Run>> runs = store_->FindRuns({});
     ASSERT_TRUE(runs.ok()) << runs.status();
     EXPECT_THAT(RunIds(*runs), ElementsAre(run3));
   }
 }
 
-TEST_P(PipelineTest, DeleteRunKeepsArtifactsOfExecutionsWithoutRun) {
+TEST_P(SqliteLineageStoreTest, DeleteRunKeepsArtifactsOfExecutionsWithoutRun) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   // An execution outside any run reads run 1's model_b.
   Add("orphan", Exec(0, "inspect", {Ref("m", "model_b", "Model")}, {}, false, kT0 + 9000));
   ASSERT_TRUE(store_->DeleteRun(p_.run1).ok());
@@ -1129,7 +1152,8 @@ TEST_P(PipelineTest, DeleteRunKeepsArtifactsOfExecutionsWithoutRun) {
 
 // A step that passes one of its inputs through unchanged (validate(data) -> data) is
 // common. What consumes that output is downstream of the step.
-TEST_P(PipelineTest, DownstreamThroughPassThroughOutput) {
+TEST_P(SqliteLineageStoreTest, DownstreamThroughPassThroughOutput) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   // validate reads model_b2 and returns it unchanged; publish consumes the result.
   Add("validate", Exec(p_.run2, "validate", {Ref("m", "model_b2", "Model")},
                        {Ref("0", "model_b2", "Model")}, false, kT0 + 1010));
@@ -1143,7 +1167,8 @@ TEST_P(PipelineTest, DownstreamThroughPassThroughOutput) {
                 {"model_b2", "model_a", "test", "report2"});
 }
 
-TEST_P(PipelineTest, DownstreamThroughArtifactFirstSeenAsInput) {
+TEST_P(SqliteLineageStoreTest, DownstreamThroughArtifactFirstSeenAsInput) {
+  ASSERT_NO_FATAL_FAILURE(BuildPipeline());
   // combine reads clean and model_a and outputs model_a again (e.g. a no-op refit);
   // deploy consumes model_a. Downstream of clean runs through combine to deploy.
   Add("combine", Exec(0, "combine", {Ref("c", "clean", "table"), Ref("m", "model_a", "Model")},
@@ -1154,6 +1179,183 @@ TEST_P(PipelineTest, DownstreamThroughArtifactFirstSeenAsInput) {
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_THAT(p_.Describe(*g).executions,
               ::testing::IsSupersetOf({"split1", "combine", "deploy", "evaluate1", "evaluate2"}));
+}
+
+// The same in the other direction: an artifact first met as an output of one execution of
+// the frontier and then as an input of another.
+//   featurize0 (run 1)          -> 0: features
+//   featurize  (run 2)          -> 0: features, vocab: A
+//   fit        (x: features)    -> 0: B
+//   report     (A, B)           -> 0: summary
+// Upstream of report: fit read features, and both featurize and featurize0 computed
+// features, so featurize0 is upstream of report.
+TEST_P(SqliteLineageStoreTest, UpstreamThroughArtifactFirstSeenAsOutput) {
+  const int64_t run1 = BeginRun(MakeRun("p", kT0));
+  const int64_t run2 = BeginRun(MakeRun("p", kT0 + 100));
+  // Name A and B so that A's digest sorts first: report's inputs are then expanded in the
+  // order A (featurize), B (fit).
+  std::string a = "vocab", b = "fitted";
+  if (H(a) > H(b)) std::swap(a, b);
+  const Execution featurize0 = Exec(run1, "featurize", {}, {Ref("0", "features")}, false, kT0);
+  p_.Add("featurize0", Record(featurize0), featurize0);
+  const Execution featurize =
+      Exec(run2, "featurize", {}, {Ref("0", "features"), Ref("vocab", a)}, false, kT0 + 101);
+  p_.Add("featurize", Record(featurize), featurize);
+  const Execution fit = Exec(run2, "fit", {Ref("x", "features")}, {Ref("0", b)}, false, kT0 + 102);
+  p_.Add("fit", Record(fit), fit);
+  const Execution report =
+      Exec(run2, "report", {Ref("a", a), Ref("b", b)}, {Ref("0", "summary")}, false, kT0 + 103);
+  p_.Add("report", Record(report), report);
+
+  absl::StatusOr<std::vector<Execution>> producers = store_->Producers(Digest::Of("features"));
+  ASSERT_TRUE(producers.ok()) << producers.status();
+  EXPECT_THAT(Names(*producers), ElementsAre("featurize0", "featurize"));
+  absl::StatusOr<Subgraph> g = store_->Upstream(LineageNode::Of(Digest::Of("features")));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_THAT(p_.Describe(*g).executions, UnorderedElementsAre("featurize", "featurize0"));
+  g = store_->Upstream(LineageNode::Of(Digest::Of("summary")));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_THAT(p_.Describe(*g).executions,
+              UnorderedElementsAre("report", "featurize", "fit", "featurize0"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Executions of one action (same action key): computed, failed, answered from the cache.
+
+// A step that failed and was run again has the same action key both times (same step,
+// version and inputs). A later cache hit of that action output what the second run
+// computed, and is one of its producers.
+TEST_P(SqliteLineageStoreTest, HitOfAnActionRetriedAfterFailure) {
+  const int64_t run1 = BeginRun(MakeRun("p", kT0));
+  const int64_t run2 = BeginRun(MakeRun("p", kT0 + 100));
+  Execution failed = Keyed(Exec(run1, "train", {Ref("in", "a")}, {}, false, kT0 + 1), "k");
+  failed.set_status(Execution::FAILED);
+  failed.set_error_message("out of memory");
+  p_.Add("failed", Record(failed), failed);
+  const Execution retried =
+      Keyed(Exec(run1, "train", {Ref("in", "a")}, {Ref("0", "x")}, false, kT0 + 2), "k");
+  p_.Add("retried", Record(retried), retried);
+  const Execution hit =
+      Keyed(Exec(run2, "train", {Ref("in", "a")}, {Ref("0", "x")}, true, kT0 + 101), "k");
+  p_.Add("hit", Record(hit), hit);
+
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("retried", "hit"));
+  EXPECT_THAT(ConsumerNames("a"),
+              ElementsAre("failed", "retried", "hit"));
+  ClosureOptions hits;
+  hits.include_cache_hits = true;
+  absl::StatusOr<Subgraph> up = store_->Upstream(LineageNode::Of(Digest::Of("x")), hits);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_THAT(p_.Describe(*up).executions, UnorderedElementsAre("retried", "hit"));
+  absl::StatusOr<Subgraph> down = store_->Downstream(LineageNode::Of(Digest::Of("a")), hits);
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_THAT(p_.Describe(*down).executions, UnorderedElementsAre("failed", "retried", "hit"));
+
+  // Once the run that computed it is gone, the hit is the producer.
+  ASSERT_TRUE(store_->DeleteRun(run1).ok());
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("hit"));
+  EXPECT_THAT(ConsumerNames("a"), ElementsAre("hit"));
+  absl::StatusOr<Artifact> x = store_->GetArtifact(Digest::Of("x"));
+  EXPECT_TRUE(x.ok()) << x.status();
+}
+
+// A nondeterministic step whose cache entry was evicted and computed again stores another
+// value under the same action key; later hits return that value, not the first one.
+TEST_P(SqliteLineageStoreTest, HitAfterTheActionWasRecomputedWithAnotherResult) {
+  const int64_t run1 = BeginRun(MakeRun("p", kT0));
+  const int64_t run2 = BeginRun(MakeRun("p", kT0 + 100));
+  const int64_t run3 = BeginRun(MakeRun("p", kT0 + 200));
+  const Execution first =
+      Keyed(Exec(run1, "train", {Ref("in", "a")}, {Ref("0", "x")}, false, kT0 + 1), "k");
+  p_.Add("first", Record(first), first);
+  const Execution again =
+      Keyed(Exec(run2, "train", {Ref("in", "a")}, {Ref("0", "x2")}, false, kT0 + 101), "k");
+  p_.Add("again", Record(again), again);
+  const Execution hit =
+      Keyed(Exec(run3, "train", {Ref("in", "a")}, {Ref("0", "x2")}, true, kT0 + 201), "k");
+  p_.Add("hit", Record(hit), hit);
+
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("first"));
+  EXPECT_THAT(ProducerNames("x2"), ElementsAre("again", "hit"));
+  ClosureOptions hits;
+  hits.include_cache_hits = true;
+  absl::StatusOr<Subgraph> up = store_->Upstream(LineageNode::Of(Digest::Of("x")), hits);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_THAT(p_.Describe(*up).executions, UnorderedElementsAre("first"));
+  up = store_->Upstream(LineageNode::Of(Digest::Of("x2")), hits);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_THAT(p_.Describe(*up).executions, UnorderedElementsAre("again", "hit"));
+}
+
+// Deleting the run that computed an action leaves every cache hit of it in other runs
+// findable, as producers and consumers, one run deleted after the other.
+TEST_P(SqliteLineageStoreTest, DeleteRunKeepsEveryRemainingHitOfTheAction) {
+  const int64_t run1 = BeginRun(MakeRun("p", kT0));
+  const int64_t run2 = BeginRun(MakeRun("p", kT0 + 100));
+  const int64_t run3 = BeginRun(MakeRun("p", kT0 + 200));
+  const int64_t run4 = BeginRun(MakeRun("p", kT0 + 300));
+  const auto step = [](int64_t run, bool hit, int64_t t) {
+    return Keyed(Exec(run, "train", {Ref("in", "a")}, {Ref("0", "x")}, hit, t), "k");
+  };
+  p_.Add("computed", Record(step(run1, false, kT0 + 1)), step(run1, false, kT0 + 1));
+  p_.Add("hit2", Record(step(run2, true, kT0 + 101)), step(run2, true, kT0 + 101));
+  p_.Add("hit3", Record(step(run3, true, kT0 + 201)), step(run3, true, kT0 + 201));
+  p_.Add("hit4", Record(step(run4, true, kT0 + 301)), step(run4, true, kT0 + 301));
+  // A consumer of x, so that Downstream has something to find.
+  const Execution use = Exec(run4, "use", {Ref("m", "x")}, {Ref("0", "y")}, false, kT0 + 302);
+  p_.Add("use", Record(use), use);
+
+  EXPECT_THAT(ProducerNames("x"),
+              ElementsAre("computed", "hit2", "hit3", "hit4"));
+  EXPECT_THAT(ConsumerNames("a"),
+              ElementsAre("computed", "hit2", "hit3", "hit4"));
+
+  ASSERT_TRUE(store_->DeleteRun(run1).ok());
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("hit2", "hit3", "hit4"));
+  EXPECT_THAT(ConsumerNames("a"), ElementsAre("hit2", "hit3", "hit4"));
+  absl::StatusOr<Subgraph> up = store_->Upstream(LineageNode::Of(Digest::Of("y")));
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_THAT(p_.Describe(*up).executions, UnorderedElementsAre("use", "hit2", "hit3", "hit4"));
+
+  ASSERT_TRUE(store_->DeleteRun(run2).ok());
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("hit3", "hit4"));
+  EXPECT_THAT(ConsumerNames("a"), ElementsAre("hit3", "hit4"));
+  absl::StatusOr<Subgraph> down = store_->Downstream(LineageNode::Of(Digest::Of("a")));
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_THAT(p_.Describe(*down).executions, UnorderedElementsAre("hit3", "hit4", "use"));
+
+  ASSERT_TRUE(store_->DeleteRun(run3).ok());
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("hit4"));
+  ASSERT_TRUE(store_->DeleteRun(run4).ok());
+  for (const char* name : {"a", "x", "y"}) {
+    absl::StatusOr<Artifact> gone = store_->GetArtifact(Digest::Of(name));
+    EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << name << ": " << gone.status();
+  }
+}
+
+// UpdateExecution replaces a cache hit's outputs like any execution's.
+TEST_P(SqliteLineageStoreTest, UpdateExecutionOfAHitMovesItsEvents) {
+  const int64_t run1 = BeginRun(MakeRun("p", kT0));
+  const int64_t run2 = BeginRun(MakeRun("p", kT0 + 100));
+  const Execution computed =
+      Keyed(Exec(run1, "train", {Ref("in", "a")}, {Ref("0", "x")}, false, kT0 + 1), "k");
+  p_.Add("computed", Record(computed), computed);
+  Execution hit = Keyed(Exec(run2, "train", {Ref("in", "a")}, {Ref("0", "x")}, true, kT0 + 101),
+                        "k");
+  const int64_t hit_id = Record(hit);
+  ASSERT_TRUE(store_->Flush().ok());
+  hit.set_id(hit_id);
+  hit.mutable_outputs(0)->set_digest(H("z"));
+  hit.set_nondeterministic(true);
+  *hit.add_expected_outputs() = Ref("0", "x");
+  ASSERT_TRUE(store_->UpdateExecution(hit).ok());
+  p_.Add("hit", hit_id, hit);
+
+  EXPECT_THAT(ProducerNames("x"), ElementsAre("computed"));
+  EXPECT_THAT(ProducerNames("z"), ElementsAre("hit"));
+  absl::StatusOr<Subgraph> up = store_->Upstream(LineageNode::Of(Digest::Of("z")));
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_THAT(p_.Describe(*up).executions, UnorderedElementsAre("hit"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1287,7 +1489,7 @@ TEST_P(SqliteLineageStoreTest, ConcurrentThreadsRecord) {
   absl::StatusOr<std::vector<Execution>> c = store_->Consumers(Digest::Of("shared"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->size(), static_cast<size_t>(kThreads * kPerThread));
-  absl::StatusOr<std::vector<Run>> found = store_->FindRuns({});
+  absl::StatusOr<std::vector<mlops::Run>> found = store_->FindRuns({});
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->size(), static_cast<size_t>(kThreads));
 }

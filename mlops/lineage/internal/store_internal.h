@@ -43,8 +43,8 @@ struct SqliteLineageStore::Statements {
   std::unique_ptr<sqlite::Statement> delete_event, delete_unreferenced_artifact;
   std::unique_ptr<sqlite::Statement> reserve_ids, run_exists;
   std::unique_ptr<sqlite::Statement> get_execution, get_artifact;
-  std::unique_ptr<sqlite::Statement> edge_executions, representative_of_key;
-  std::unique_ptr<sqlite::Statement> hits_of_representative, rep_of_execution;
+  std::unique_ptr<sqlite::Statement> edge_executions, representative_of_result;
+  std::unique_ptr<sqlite::Statement> hits_of_representative, move_hits, rep_of_execution;
 };
 
 }  // namespace mlops
