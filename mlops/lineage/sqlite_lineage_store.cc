@@ -26,6 +26,8 @@ constexpr int64_t kFirstIdBlock = 16;
 constexpr int64_t kLargestIdBlock = 1024;
 // Writers block (or write themselves) once this many batches are queued.
 constexpr int kMaxQueuedBatches = 8;
+// The cache of representatives (result key → execution) is dropped when it grows past this.
+constexpr size_t kMaxCachedRepresentatives = 100000;
 
 // Version 1 of the schema. An execution's events are also in its proto, so the events
 // table is keyed only for the lookups by artifact (producers, consumers); the events of one
@@ -241,6 +243,7 @@ absl::Status SqliteLineageStore::Init() {
        "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 ORDER BY id"},
       {&stmts_->move_hits,
        "UPDATE executions SET rep_id = ?1 WHERE rep_id = ?2 AND rep_id != 0"},
+      {&stmts_->data_version, "PRAGMA data_version"},
       {&stmts_->rep_of_execution,
        "SELECT rep_id, result_key FROM executions WHERE id = ?1"},
       {&stmts_->upsert_artifact,
@@ -328,6 +331,7 @@ absl::Status SqliteLineageStore::FlushLocked() {
   }
   if (batch.empty()) return absl::OkStatus();
   absl::Status s = stmts_->begin->Run();
+  if (s.ok()) s = CheckRepresentatives();
   if (s.ok()) {
     artifacts_in_transaction_.clear();
     for (const Execution& e : batch) {
@@ -338,6 +342,7 @@ absl::Status SqliteLineageStore::FlushLocked() {
     if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   }
   if (!s.ok()) {
+    representatives_.clear();  // what the failed transaction added is not there
     // Put the batch back in front of anything queued meanwhile, to retry later.
     std::lock_guard<std::mutex> queue(queue_mu_);
     batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
@@ -358,12 +363,24 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
   const std::string result_key = ResultKey(e);
   int64_t representative = 0;
   if (!force_events && e.cache_hit() && !result_key.empty()) {
-    sqlite::Statement& q = *stmts_->representative_of_result;
-    sqlite::ResetOnExit reset(q);
-    q.BindBlob(1, result_key).Bind(2, e.id());
-    absl::StatusOr<bool> row = q.Step();
-    if (!row.ok()) return row.status();
-    if (*row) representative = q.Int(0);
+    auto cached = representatives_.find(result_key);
+    if (cached != representatives_.end() && cached->second != e.id()) {
+      representative = cached->second;
+    } else {
+      sqlite::Statement& q = *stmts_->representative_of_result;
+      sqlite::ResetOnExit reset(q);
+      q.BindBlob(1, result_key).Bind(2, e.id());
+      absl::StatusOr<bool> row = q.Step();
+      if (!row.ok()) return row.status();
+      if (*row) {
+        representative = q.Int(0);
+        representatives_.emplace(result_key, representative);
+      }
+    }
+  }
+  if (representative == 0 && !result_key.empty()) {
+    if (representatives_.size() > kMaxCachedRepresentatives) representatives_.clear();
+    representatives_.emplace(result_key, e.id());
   }
   sqlite::Statement& ins = *stmts_->insert_execution;
   ins.Bind(1, e.id())
@@ -537,6 +554,7 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
     }
   }
   const bool same_result = ResultKey(execution) == old_result;
+  representatives_.clear();  // representatives may change below
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   artifacts_in_transaction_.clear();
@@ -632,6 +650,7 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     std::lock_guard<std::mutex> queue(queue_mu_);
     known_runs_.erase(id);
   }
+  representatives_.clear();  // representatives change below
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   // Remove the run's events (found through its executions' protos), then its executions;
@@ -686,6 +705,19 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   return s;
+}
+
+absl::Status SqliteLineageStore::CheckRepresentatives() {
+  // data_version changes when another connection commits: then the cached representatives
+  // may have been deleted or replaced, and are forgotten.
+  sqlite::Statement& q = *stmts_->data_version;
+  sqlite::ResetOnExit reset(q);
+  absl::StatusOr<bool> row = q.Step();
+  if (!row.ok()) return row.status();
+  const int64_t version = *row ? q.Int(0) : -1;
+  if (version != data_version_) representatives_.clear();
+  data_version_ = version;
+  return absl::OkStatus();
 }
 
 absl::Status SqliteLineageStore::ReassignHits(int64_t old_rep, const std::string& result) {

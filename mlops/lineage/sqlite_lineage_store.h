@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "mlops/lineage/lineage_store.h"
@@ -111,6 +112,9 @@ class SqliteLineageStore : public LineageStore {
   // when it is not null.
   absl::Status DeleteEvents(const Execution& e, absl::flat_hash_set<Digest>* digests)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the cached representatives if another connection has written since the last
+  // check. REQUIRES: inside a write transaction.
+  absl::Status CheckRepresentatives() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Points the hits that name `old_rep` (a representative that is going away or changing
   // its result) at another representative of `result`, or makes the oldest of them the
   // representative.
@@ -142,6 +146,10 @@ class SqliteLineageStore : public LineageStore {
   // Artifacts already written by the current write transaction.
   absl::flat_hash_set<Digest> artifacts_in_transaction_ ABSL_GUARDED_BY(mu_);
   int64_t id_block_size_ ABSL_GUARDED_BY(mu_) = 0;  // the next block's size
+  // Representatives by result key, known from this connection's own writes and lookups;
+  // valid while no other connection writes (data_version_ unchanged).
+  absl::flat_hash_map<std::string, int64_t> representatives_ ABSL_GUARDED_BY(mu_);
+  int64_t data_version_ ABSL_GUARDED_BY(mu_) = -1;
 
   std::mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::condition_variable queue_cv_;

@@ -45,6 +45,7 @@ struct SqliteLineageStore::Statements {
   std::unique_ptr<sqlite::Statement> get_execution, get_artifact;
   std::unique_ptr<sqlite::Statement> edge_executions, representative_of_result;
   std::unique_ptr<sqlite::Statement> hits_of_representative, move_hits, rep_of_execution;
+  std::unique_ptr<sqlite::Statement> data_version;
 };
 
 }  // namespace mlops
