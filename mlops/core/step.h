@@ -40,17 +40,22 @@ template <typename R, typename... A>
 struct Signature<R (*)(A...)> {
   using Return = R;
   using Params = std::tuple<A...>;
+  static constexpr bool kMutable = false;
 };
 template <typename R, typename... A>
 struct Signature<R(A...)> : Signature<R (*)(A...)> {};
 template <typename C, typename R, typename... A>
 struct Signature<R (C::*)(A...) const> : Signature<R (*)(A...)> {};
 template <typename C, typename R, typename... A>
-struct Signature<R (C::*)(A...)> : Signature<R (*)(A...)> {};
+struct Signature<R (C::*)(A...)> : Signature<R (*)(A...)> {
+  static constexpr bool kMutable = true;
+};
 template <typename C, typename R, typename... A>
 struct Signature<R (C::*)(A...) const noexcept> : Signature<R (*)(A...)> {};
 template <typename C, typename R, typename... A>
-struct Signature<R (C::*)(A...) noexcept> : Signature<R (*)(A...)> {};
+struct Signature<R (C::*)(A...) noexcept> : Signature<R (*)(A...)> {
+  static constexpr bool kMutable = true;
+};
 template <typename R, typename... A>
 struct Signature<R (*)(A...) noexcept> : Signature<R (*)(A...)> {};
 
@@ -75,7 +80,9 @@ template <typename... T>
 struct IsTuple<std::tuple<T...>> : std::true_type {};
 
 template <typename Tuple>
-struct DropFirst;
+struct DropFirst {
+  using Type = std::tuple<>;  // only named, never used, for a step with no parameters
+};
 template <typename First, typename... Rest>
 struct DropFirst<std::tuple<First, Rest...>> {
   using Type = std::tuple<Rest...>;
@@ -116,6 +123,10 @@ class Step {
   using Output = typename step_internal::Unwrap<RawReturn>::Type;
   static constexpr bool kReturnsStatusOr = step_internal::IsStatusOr<RawReturn>::value;
   static constexpr bool kMultipleOutputs = step_internal::IsTuple<Output>::value;
+
+  static_assert(!Sig::kMutable,
+                "mlops: a step's function must be callable as const (a mutable lambda or a "
+                "non-const operator() keeps state between calls, which caching would skip)");
 
   // REQUIRES: `name` is not empty.
   Step(std::string name, int version, Fn fn)

@@ -283,8 +283,7 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
     absl::StatusOr<std::shared_ptr<const MemoryEntry>> cached = Lookup(key);
     if (cached.ok()) {
       if (request.mode != CacheMode::kVerify) return hit(**cached);
-      std::shared_ptr<InFlight> unused;
-      return Compute(request, key, runner, cached->get());
+      return Compute(request, key, runner, cached->get(), nullptr);
     }
     if (!absl::IsNotFound(cached.status())) return cached.status();
     if (request.mode == CacheMode::kReadOnly) {
@@ -294,6 +293,8 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
                                               ModeName(request.mode), " call)"));
     }
   }
+
+  if (request.mode != CacheMode::kNormal) return Compute(request, key, runner, nullptr, nullptr);
 
   // A miss. If this process is already computing the same key, wait for that instead.
   std::shared_ptr<InFlight> flight;
@@ -312,37 +313,42 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
   if (!leader) {
     std::unique_lock<std::mutex> lock(flight->mu);
     flight->done_cv.wait(lock, [&] { return flight->done; });
-    if (flight->status.ok() && flight->entry != nullptr) return hit(*flight->entry);
     if (!flight->status.ok()) {
       Count(&Stats::failures);
       return flight->status;
     }
+    return hit(*flight->entry);
   }
 
-  absl::StatusOr<ActionOutcome> outcome = Compute(request, key, runner, nullptr);
-  if (leader) {
-    std::shared_ptr<const MemoryEntry> entry;
-    if (outcome.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = memory_.find(key);
-      if (it != memory_.end()) entry = it->second.first;
-    }
-    {
-      std::lock_guard<std::mutex> lock(flight->mu);
-      flight->done = true;
-      flight->status = outcome.status();
-      flight->entry = std::move(entry);
-    }
-    flight->done_cv.notify_all();
-    std::lock_guard<std::mutex> lock(mu_);
-    in_flight_.erase(key);
+  // The leader. A call that finished between our lookup and our registration may have
+  // stored the result meanwhile: look once more before computing.
+  std::shared_ptr<const MemoryEntry> entry;
+  absl::StatusOr<ActionOutcome> outcome;
+  absl::StatusOr<std::shared_ptr<const MemoryEntry>> again = Lookup(key);
+  if (again.ok()) {
+    entry = *std::move(again);
+    outcome = hit(*entry);
+  } else if (!absl::IsNotFound(again.status())) {
+    outcome = again.status();
+  } else {
+    outcome = Compute(request, key, runner, nullptr, &entry);
   }
+  {
+    std::lock_guard<std::mutex> lock(flight->mu);
+    flight->done = true;
+    flight->status = outcome.status();
+    flight->entry = std::move(entry);
+  }
+  flight->done_cv.notify_all();
+  std::lock_guard<std::mutex> lock(mu_);
+  in_flight_.erase(key);
   return outcome;
 }
 
 absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, const Digest& key,
                                                  const ActionRunner& runner,
-                                                 const MemoryEntry* cached) {
+                                                 const MemoryEntry* cached,
+                                                 std::shared_ptr<const MemoryEntry>* stored) {
   Execution exec = NewExecution(request, key);
   exec.set_status(Execution::RUNNING);
   const absl::Time start = absl::Now();
@@ -443,6 +449,7 @@ absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, c
     absl::Status s = action_cache_->Put(key, result);
     if (!s.ok()) return fail(s);
     entry->result = result;
+    if (stored != nullptr) *stored = entry;
     Remember(key, std::move(entry));
   }
   exec.set_status(Execution::SUCCEEDED);

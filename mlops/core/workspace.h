@@ -20,11 +20,12 @@
 //
 // Errors: a step that returns an error or throws gives a Status naming the step (the
 // step's own code, or UNKNOWN for an exception); its execution is recorded as FAILED and
-// nothing is cached. A call in read-only mode that misses returns NOT_FOUND. Store and
+// nothing is cached. A call in read-only mode that misses returns NOT_FOUND. An input that
+// cannot be hashed (a missing File) fails the call before anything is recorded. Store and
 // database failures are returned as they come (with their paths).
 //
 // Concurrency: a Workspace is safe to use from many threads. Concurrent calls with the same
-// key in one process compute once; the others wait and get the result. Two processes that
+// key in one process compute once (in normal mode); the others wait and get the result. Two processes that
 // race on one key both compute, both succeed, and store identical values.
 #ifndef MLOPS_CORE_WORKSPACE_H_
 #define MLOPS_CORE_WORKSPACE_H_
@@ -57,7 +58,8 @@ namespace mlops {
 enum class CacheMode {
   kNormal,    // return the cached result if there is one, else compute and store
   kForce,     // compute even if cached, and store the new result
-  kReadOnly,  // return the cached result, or NOT_FOUND; write nothing (not even lineage)
+  kReadOnly,  // return the cached result, or NOT_FOUND; record nothing (not even lineage;
+              // a corrupt cache entry it meets is still removed)
   kVerify,    // compute even if cached and compare with the cached result: a difference
               // is recorded as nondeterminism and returned as ABORTED
 };
@@ -130,7 +132,7 @@ class Workspace {
   // A workspace in memory (MemoryStore, in-memory action cache and lineage), for tests.
   static absl::StatusOr<std::unique_ptr<Workspace>> InMemory(WorkspaceOptions options = {});
 
-  // Ends the Run (SUCCEEDED, or FAILED if any call failed) and flushes lineage.
+  // Ends the Run (SUCCEEDED, or FAILED if any step failed) and flushes lineage.
   ~Workspace();
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
@@ -183,9 +185,11 @@ class Workspace {
   // Cached outputs for `key` (memory tier, then disk), or NOT_FOUND.
   absl::StatusOr<std::shared_ptr<const MemoryEntry>> Lookup(const Digest& key);
   void Remember(const Digest& key, std::shared_ptr<const MemoryEntry> entry);
+  // Runs the step and stores its result (unless `cached`, in verify mode: then compares).
+  // Sets `*stored` (if not null) to the stored outputs.
   absl::StatusOr<ActionOutcome> Compute(const ActionRequest& request, const Digest& key,
-                                        const ActionRunner& runner,
-                                        const MemoryEntry* cached);
+                                        const ActionRunner& runner, const MemoryEntry* cached,
+                                        std::shared_ptr<const MemoryEntry>* stored);
   Execution NewExecution(const ActionRequest& request, const Digest& key) const;
   void Count(int64_t Stats::*field);
 

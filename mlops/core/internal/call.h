@@ -2,6 +2,8 @@
 #ifndef MLOPS_CORE_INTERNAL_CALL_H_
 #define MLOPS_CORE_INTERNAL_CALL_H_
 
+#include <sys/stat.h>
+
 #include <exception>
 #include <optional>
 #include <string>
@@ -24,10 +26,20 @@ namespace call_internal {
 template <typename T>
 using Bare = std::remove_cv_t<std::remove_reference_t<T>>;
 
-// Whether an argument of type Arg can be passed for a parameter of type Param.
+// Whether Param can be list-initialized from Arg, i.e. without a narrowing conversion.
+template <typename Param, typename Arg, typename = void>
+inline constexpr bool kNoNarrowing = false;
+template <typename Param, typename Arg>
+inline constexpr bool kNoNarrowing<Param, Arg, std::void_t<decltype(Param{std::declval<Arg>()})>> =
+    true;
+
+// Whether an argument of type Arg can be passed for a parameter of type Param: the same
+// type, a Stored<Param>, or an implicit conversion that loses nothing (3.7 for an int
+// parameter would be keyed as 3, so it does not compile).
 template <typename Param, typename Arg>
 inline constexpr bool kArgFits =
-    std::is_same_v<Bare<Arg>, Stored<Param>> || std::is_convertible_v<Arg&&, const Param&>;
+    std::is_same_v<Bare<Arg>, Stored<Param>> ||
+    (std::is_convertible_v<Arg&&, const Param&> && kNoNarrowing<Param, Arg&&>);
 
 // Holds one argument as a `const Param&` for the duration of a call, and knows its digest
 // if it came from the store.
@@ -60,6 +72,8 @@ class ArgHolder {
       in->signature = "file";
       in->type_name = "file";
       in->digest = *d;
+      struct stat st;
+      if (::stat(get().path().c_str(), &st) == 0) in->size = static_cast<int64_t>(st.st_size);
       in->label = get().path();
       in->uri = get().path();
     } else {
