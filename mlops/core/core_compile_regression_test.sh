@@ -1,7 +1,7 @@
 #!/bin/bash
-# A library bug that is a compile error: a step with no inputs does not compile.
+# Regression: a step with no inputs did not compile (fixed by a default DropFirst).
 #
-# BUG: mlops/core/step.h, Step<Fn>::Inputs (line 112). For a callable with no parameters,
+# The bug was in mlops/core/step.h, Step<Fn>::Inputs (line 112). For a callable with no parameters,
 # `std::conditional_t<kTakesContext, typename DropFirst<Params>::Type, Params>` names
 # DropFirst<std::tuple<>>::Type even though kTakesContext is false (both branches of
 # std::conditional_t are formed), and DropFirst<std::tuple<>> is only declared:

@@ -1,5 +1,5 @@
-// One test per library bug found while writing the core tests; each fails until its bug is
-// fixed. (A bug that is a compile error is checked by core_compile_regression_test.)
+// Regression tests, one per bug found while writing the core tests; each failed before its
+// fix. (The bug that was a compile error is pinned by core_compile_regression_test.)
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
