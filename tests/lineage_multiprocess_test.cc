@@ -349,7 +349,7 @@ void CheckNoOrphans(const std::string& path) {
   EXPECT_EQ(count("SELECT count(*) FROM events WHERE execution_id NOT IN "
                   "(SELECT id FROM executions)"),
             0);
-  EXPECT_EQ(count("SELECT count(*) FROM events WHERE digest NOT IN (SELECT digest FROM artifacts)"),
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE artifact_id NOT IN (SELECT id FROM artifacts)"),
             0);
   sqlite3_stmt* stmt = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr), SQLITE_OK);

@@ -28,10 +28,14 @@ constexpr int64_t kLargestIdBlock = 1024;
 constexpr int kMaxQueuedBatches = 8;
 // The cache of representatives (result key → execution) is dropped when it grows past this.
 constexpr size_t kMaxCachedRepresentatives = 100000;
+// Likewise the cache of artifact ids (digest → row id).
+constexpr size_t kMaxCachedArtifacts = 100000;
 
 // Version 1 of the schema. An execution's events are also in its proto, so the events
 // table is keyed only for the lookups by artifact (producers, consumers); the events of one
-// execution are read from its proto.
+// execution are read from its proto. Events name artifacts by a row id given in order of
+// first sight, not by digest: a new output's events then append rather than land at random
+// places in the index, and only the digest → id index takes a random write per artifact.
 //
 // Cache hits are most of the executions of a warm pipeline, and each repeats the inputs and
 // outputs of the execution that computed its action. So among the executions with the same
@@ -69,17 +73,18 @@ CREATE INDEX IF NOT EXISTS executions_by_result ON executions(result_key) WHERE 
 CREATE INDEX IF NOT EXISTS executions_by_rep ON executions(rep_id) WHERE rep_id != 0;
 CREATE INDEX IF NOT EXISTS executions_by_step ON executions(step, start_us);
 CREATE TABLE IF NOT EXISTS artifacts(
-  digest BLOB PRIMARY KEY,
+  id INTEGER PRIMARY KEY,
+  digest BLOB NOT NULL UNIQUE,
   type_name TEXT NOT NULL,
   size INTEGER NOT NULL,
   label TEXT NOT NULL,
-  uri TEXT NOT NULL) WITHOUT ROWID;
+  uri TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events(
-  digest BLOB NOT NULL,
+  artifact_id INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   execution_id INTEGER NOT NULL,
   name TEXT NOT NULL,
-  PRIMARY KEY(digest, kind, execution_id, name)) WITHOUT ROWID;
+  PRIMARY KEY(artifact_id, kind, execution_id, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
 INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
 )sql";
@@ -219,7 +224,7 @@ absl::Status SqliteLineageStore::Init() {
       absl::SleepFor(absl::Milliseconds(5));
     }
     if (!s.ok()) return s;
-    s = db_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;");
+    s = db_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA wal_autocheckpoint=16384;");
     if (!s.ok()) return s;
   }
 
@@ -246,22 +251,25 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->data_version, "PRAGMA data_version"},
       {&stmts_->rep_of_execution,
        "SELECT rep_id, result_key FROM executions WHERE id = ?1"},
-      {&stmts_->upsert_artifact,
+      {&stmts_->find_artifact,
+       "SELECT id, type_name, label, uri FROM artifacts WHERE digest = ?1"},
+      {&stmts_->insert_artifact,
        "INSERT INTO artifacts(digest, type_name, size, label, uri) VALUES(?1, ?2, ?3, ?4, ?5) "
-       "ON CONFLICT(digest) DO UPDATE SET "
-       "label = CASE WHEN label = '' THEN excluded.label ELSE label END, "
-       "uri = CASE WHEN uri = '' THEN excluded.uri ELSE uri END, "
-       "type_name = CASE WHEN type_name = '' THEN excluded.type_name ELSE type_name END "
-       "WHERE (label = '' AND excluded.label != '') OR (uri = '' AND excluded.uri != '') OR "
-       "(type_name = '' AND excluded.type_name != '')"},
+       "ON CONFLICT(digest) DO NOTHING RETURNING id"},
+      {&stmts_->fill_artifact,
+       "UPDATE artifacts SET "
+       "label = CASE WHEN label = '' THEN ?2 ELSE label END, "
+       "uri = CASE WHEN uri = '' THEN ?3 ELSE uri END, "
+       "type_name = CASE WHEN type_name = '' THEN ?4 ELSE type_name END WHERE id = ?1"},
       {&stmts_->insert_event,
-       "INSERT OR IGNORE INTO events(digest, kind, execution_id, name) VALUES(?1, ?2, ?3, ?4)"},
+       "INSERT OR IGNORE INTO events(artifact_id, kind, execution_id, name) "
+       "VALUES(?1, ?2, ?3, ?4)"},
       {&stmts_->delete_event,
-       "DELETE FROM events WHERE digest = ?1 AND kind = ?2 AND execution_id = ?3 AND "
-       "name = ?4"},
+       "DELETE FROM events WHERE artifact_id = (SELECT id FROM artifacts WHERE digest = ?1) "
+       "AND kind = ?2 AND execution_id = ?3 AND name = ?4"},
       {&stmts_->delete_unreferenced_artifact,
        "DELETE FROM artifacts WHERE digest = ?1 AND NOT EXISTS "
-       "(SELECT 1 FROM events WHERE digest = ?1)"},
+       "(SELECT 1 FROM events WHERE artifact_id = artifacts.id)"},
       {&stmts_->reserve_ids,
        "UPDATE id_blocks SET next = next + ?1 WHERE kind = 'execution' RETURNING next"},
       {&stmts_->run_exists, "SELECT 1 FROM runs WHERE id = ?1"},
@@ -269,9 +277,9 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->get_artifact,
        "SELECT type_name, size, label, uri FROM artifacts WHERE digest = ?1"},
       {&stmts_->edge_executions,
-       "SELECT DISTINCT x.id, x.cache_hit FROM events e JOIN executions x "
-       "ON x.id = e.execution_id WHERE e.digest = ?1 AND e.kind = ?2 "
-       "ORDER BY x.cache_hit, x.id"},
+       "SELECT DISTINCT x.id, x.cache_hit FROM artifacts a "
+       "JOIN events e ON e.artifact_id = a.id JOIN executions x ON x.id = e.execution_id "
+       "WHERE a.digest = ?1 AND e.kind = ?2 ORDER BY x.cache_hit, x.id"},
   };
   for (const auto& p : prepared) {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(p.sql);
@@ -333,16 +341,16 @@ absl::Status SqliteLineageStore::FlushLocked() {
   absl::Status s = stmts_->begin->Run();
   if (s.ok()) s = CheckRepresentatives();
   if (s.ok()) {
-    artifacts_in_transaction_.clear();
     for (const Execution& e : batch) {
       s = WriteExecution(e);
       if (!s.ok()) break;
     }
     if (s.ok()) s = stmts_->commit->Run();
-    if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+    if (!s.ok()) Rollback();
   }
   if (!s.ok()) {
     representatives_.clear();  // what the failed transaction added is not there
+    artifact_ids_.clear();
     // Put the batch back in front of anything queued meanwhile, to retry later.
     std::lock_guard<std::mutex> queue(queue_mu_);
     batch.insert(batch.end(), std::make_move_iterator(pending_.begin()),
@@ -399,25 +407,11 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
   if (representative != 0) return absl::OkStatus();
   const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
     for (const ArtifactRef& r : refs) {
-      const Digest d = *Digest::FromHex(r.digest());
-      const std::string blob = DigestBlob(d);
-      // An artifact written earlier in this same transaction exists for sure (we hold the
-      // write lock); only a label or URI could still need filling in.
-      const bool written = !artifacts_in_transaction_.insert(d).second;
-      absl::Status st;
-      if (!written || !r.label().empty() || !r.uri().empty()) {
-        sqlite::Statement& art = *stmts_->upsert_artifact;
-        art.BindBlob(1, blob)
-            .BindText(2, r.type_name())
-            .Bind(3, r.size())
-            .BindText(4, r.label())
-            .BindText(5, r.uri());
-        st = art.Run();
-        if (!st.ok()) return st;
-      }
+      absl::StatusOr<int64_t> artifact = ArtifactId(r);
+      if (!artifact.ok()) return artifact.status();
       sqlite::Statement& ev = *stmts_->insert_event;
-      ev.BindBlob(1, blob).Bind(2, kind).Bind(3, e.id()).BindText(4, r.name());
-      st = ev.Run();
+      ev.Bind(1, *artifact).Bind(2, kind).Bind(3, e.id()).BindText(4, r.name());
+      absl::Status st = ev.Run();
       if (!st.ok()) return st;
     }
     return absl::OkStatus();
@@ -425,6 +419,49 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
   s = write_refs(e.inputs(), Event::INPUT);
   if (!s.ok()) return s;
   return write_refs(e.outputs(), Event::OUTPUT);
+}
+
+absl::StatusOr<int64_t> SqliteLineageStore::ArtifactId(const ArtifactRef& ref) {
+  const Digest d = *Digest::FromHex(ref.digest());
+  const bool adds_nothing = ref.label().empty() && ref.uri().empty();
+  auto cached = artifact_ids_.find(d);
+  if (cached != artifact_ids_.end() && adds_nothing) return cached->second;
+  const std::string blob = DigestBlob(d);
+  int64_t id = 0;
+  if (cached == artifact_ids_.end()) {  // most often a new output: try to insert it
+    sqlite::Statement& ins = *stmts_->insert_artifact;
+    sqlite::ResetOnExit reset(ins);
+    ins.BindBlob(1, blob)
+        .BindText(2, ref.type_name())
+        .Bind(3, ref.size())
+        .BindText(4, ref.label())
+        .BindText(5, ref.uri());
+    absl::StatusOr<bool> row = ins.Step();
+    if (!row.ok()) return row.status();
+    if (*row) id = ins.Int(0);
+  }
+  if (id == 0) {  // it exists: find it, and fill in what it lacks
+    sqlite::Statement& q = *stmts_->find_artifact;
+    sqlite::ResetOnExit reset(q);
+    q.BindBlob(1, blob);
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("artifact vanished inside a write transaction");
+    id = q.Int(0);
+    const bool fills = (q.Text(1).empty() && !ref.type_name().empty()) ||
+                       (q.Text(2).empty() && !ref.label().empty()) ||
+                       (q.Text(3).empty() && !ref.uri().empty());
+    if (fills) {
+      sqlite::Statement& fill = *stmts_->fill_artifact;
+      fill.Bind(1, id).BindText(2, ref.label()).BindText(3, ref.uri()).BindText(
+          4, ref.type_name());
+      absl::Status s = fill.Run();
+      if (!s.ok()) return s;
+    }
+  }
+  if (artifact_ids_.size() > kMaxCachedArtifacts) artifact_ids_.clear();
+  artifact_ids_[d] = id;
+  return id;
 }
 
 absl::Status SqliteLineageStore::DeleteEvents(const Execution& e,
@@ -554,10 +591,10 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
     }
   }
   const bool same_result = ResultKey(execution) == old_result;
-  representatives_.clear();  // representatives may change below
+  representatives_.clear();  // representatives and artifacts may change below
+  artifact_ids_.clear();
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
-  artifacts_in_transaction_.clear();
   absl::flat_hash_set<Digest> touched;
   s = DeleteEvents(*existing, &touched);
   // A representative whose result is unchanged stays one (hits name it); one whose result
@@ -570,7 +607,7 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
     s = stmts_->delete_unreferenced_artifact->Run();
   }
   if (s.ok()) s = stmts_->commit->Run();
-  if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+  if (!s.ok()) Rollback();
   return s;
 }
 
@@ -606,7 +643,7 @@ absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
   }
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) {
-    stmts_->rollback->Run().IgnoreError();
+    Rollback();
     return s;
   }
   {
@@ -650,7 +687,8 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     std::lock_guard<std::mutex> queue(queue_mu_);
     known_runs_.erase(id);
   }
-  representatives_.clear();  // representatives change below
+  representatives_.clear();  // representatives and artifacts change below
+  artifact_ids_.clear();
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   // Remove the run's events (found through its executions' protos), then its executions;
@@ -692,7 +730,6 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     (*stmt)->Bind(1, id);
     s = (*stmt)->Run();
   }
-  artifacts_in_transaction_.clear();
   for (const auto& [old_rep, result] : representatives) {
     if (!s.ok()) break;
     s = ReassignHits(old_rep, result);
@@ -703,8 +740,15 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     s = stmts_->delete_unreferenced_artifact->Run();
   }
   if (s.ok()) s = stmts_->commit->Run();
-  if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+  if (!s.ok()) Rollback();
   return s;
+}
+
+void SqliteLineageStore::Rollback() {
+  stmts_->rollback->Run().IgnoreError();
+  // Whatever the transaction cached may not exist.
+  representatives_.clear();
+  artifact_ids_.clear();
 }
 
 absl::Status SqliteLineageStore::CheckRepresentatives() {
@@ -715,7 +759,10 @@ absl::Status SqliteLineageStore::CheckRepresentatives() {
   absl::StatusOr<bool> row = q.Step();
   if (!row.ok()) return row.status();
   const int64_t version = *row ? q.Int(0) : -1;
-  if (version != data_version_) representatives_.clear();
+  if (version != data_version_) {
+    representatives_.clear();
+    artifact_ids_.clear();
+  }
   data_version_ = version;
   return absl::OkStatus();
 }

@@ -112,8 +112,13 @@ class SqliteLineageStore : public LineageStore {
   // when it is not null.
   absl::Status DeleteEvents(const Execution& e, absl::flat_hash_set<Digest>* digests)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Forgets the cached representatives if another connection has written since the last
-  // check. REQUIRES: inside a write transaction.
+  // Rolls back the write transaction and forgets what it may have cached.
+  void Rollback() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The row id of the artifact `ref` names, inserting it (or filling in its empty type,
+  // label and URI) as needed.
+  absl::StatusOr<int64_t> ArtifactId(const ArtifactRef& ref) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the cached representatives and artifact ids if another connection has written
+  // since the last check. REQUIRES: inside a write transaction.
   absl::Status CheckRepresentatives() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Points the hits that name `old_rep` (a representative that is going away or changing
   // its result) at another representative of `result`, or makes the oldest of them the
@@ -143,8 +148,9 @@ class SqliteLineageStore : public LineageStore {
   std::mutex mu_;
   std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
-  // Artifacts already written by the current write transaction.
-  absl::flat_hash_set<Digest> artifacts_in_transaction_ ABSL_GUARDED_BY(mu_);
+  // Artifact row ids by digest, known from this connection's writes and lookups; valid
+  // while no other connection writes (as representatives_).
+  absl::flat_hash_map<Digest, int64_t> artifact_ids_ ABSL_GUARDED_BY(mu_);
   int64_t id_block_size_ ABSL_GUARDED_BY(mu_) = 0;  // the next block's size
   // Representatives by result key, known from this connection's own writes and lookups;
   // valid while no other connection writes (data_version_ unchanged).

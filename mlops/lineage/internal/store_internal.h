@@ -39,7 +39,8 @@ inline int64_t Micros(const google::protobuf::Timestamp& t) {
 // Statements prepared once per connection.
 struct SqliteLineageStore::Statements {
   std::unique_ptr<sqlite::Statement> begin, commit, rollback;
-  std::unique_ptr<sqlite::Statement> insert_execution, upsert_artifact, insert_event;
+  std::unique_ptr<sqlite::Statement> insert_execution, find_artifact, insert_artifact;
+  std::unique_ptr<sqlite::Statement> fill_artifact, insert_event;
   std::unique_ptr<sqlite::Statement> delete_event, delete_unreferenced_artifact;
   std::unique_ptr<sqlite::Statement> reserve_ids, run_exists;
   std::unique_ptr<sqlite::Statement> get_execution, get_artifact;
