@@ -25,7 +25,7 @@ constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
 constexpr int64_t kFirstIdBlock = 16;
 constexpr int64_t kLargestIdBlock = 1024;
 // Writers block (or write themselves) once this many batches are queued.
-constexpr int kMaxQueuedBatches = 8;
+constexpr int kMaxQueuedBatches = 2;
 // The cache of representatives (result key → execution) is dropped when it grows past this.
 constexpr size_t kMaxCachedRepresentatives = 100000;
 // Likewise the cache of artifact ids (digest → row id).
