@@ -18,12 +18,21 @@ constexpr size_t kDispatchThreshold = 1024;
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Value of each hex digit, -1 for every other byte.
+struct HexTable {
+  int8_t value[256];
+  constexpr HexTable() : value() {
+    for (int i = 0; i < 256; ++i) value[i] = -1;
+    for (int i = 0; i < 10; ++i) value['0' + i] = static_cast<int8_t>(i);
+    for (int i = 0; i < 6; ++i) {
+      value['a' + i] = static_cast<int8_t>(10 + i);
+      value['A' + i] = static_cast<int8_t>(10 + i);
+    }
+  }
+};
+constexpr HexTable kHex;
+
+int HexValue(char c) { return kHex.value[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 
@@ -42,14 +51,18 @@ absl::StatusOr<Digest> Digest::FromHex(absl::string_view hex) {
                      ": \"", absl::CHexEscape(hex.substr(0, 80)), "\""));
   }
   uint64_t parts[2] = {0, 0};
+  int bad = 0;  // any invalid digit makes this negative; checked once, after the loop
   for (size_t i = 0; i < kHexChars; ++i) {
     const int v = HexValue(hex[i]);
-    if (v < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("digest has a non-hex character at position ", i, ": \"",
-                       absl::CHexEscape(hex), "\""));
-    }
-    parts[i / 16] = (parts[i / 16] << 4) | static_cast<uint64_t>(v);
+    bad |= v;
+    parts[i / 16] = (parts[i / 16] << 4) | static_cast<uint64_t>(v & 0xf);
+  }
+  if (bad < 0) {
+    size_t i = 0;
+    while (HexValue(hex[i]) >= 0) ++i;
+    return absl::InvalidArgumentError(
+        absl::StrCat("digest has a non-hex character at position ", i, ": \"",
+                     absl::CHexEscape(hex), "\""));
   }
   return Digest(parts[0], parts[1]);
 }
