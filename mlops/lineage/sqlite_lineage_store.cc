@@ -464,6 +464,16 @@ absl::StatusOr<int64_t> SqliteLineageStore::ArtifactId(const ArtifactRef& ref) {
   return id;
 }
 
+absl::Status SqliteLineageStore::DeleteUnreferencedArtifacts(
+    const absl::flat_hash_set<Digest>& digests) {
+  for (const Digest& d : digests) {
+    stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
+    absl::Status s = stmts_->delete_unreferenced_artifact->Run();
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SqliteLineageStore::DeleteEvents(const Execution& e,
                                               absl::flat_hash_set<Digest>* digests) {
   const auto remove = [&](const auto& refs, Event::Kind kind) -> absl::Status {
@@ -601,11 +611,7 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   // changed hands its hits over to another execution of its old result.
   if (s.ok()) s = WriteExecution(execution, /*force_events=*/rep == 0 && same_result);
   if (s.ok() && rep == 0 && !same_result) s = ReassignHits(execution.id(), old_result);
-  for (const Digest& d : touched) {  // artifacts the new version no longer names
-    if (!s.ok()) break;
-    stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
-    s = stmts_->delete_unreferenced_artifact->Run();
-  }
+  if (s.ok()) s = DeleteUnreferencedArtifacts(touched);  // those the new version dropped
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) Rollback();
   return s;
@@ -734,11 +740,7 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     if (!s.ok()) break;
     s = ReassignHits(old_rep, result);
   }
-  for (const Digest& d : touched) {
-    if (!s.ok()) break;
-    stmts_->delete_unreferenced_artifact->BindBlob(1, DigestBlob(d));
-    s = stmts_->delete_unreferenced_artifact->Run();
-  }
+  if (s.ok()) s = DeleteUnreferencedArtifacts(touched);
   if (s.ok()) s = stmts_->commit->Run();
   if (!s.ok()) Rollback();
   return s;

@@ -115,6 +115,9 @@ class SqliteLineageStore : public LineageStore {
   // when it is not null.
   absl::Status DeleteEvents(const Execution& e, absl::flat_hash_set<Digest>* digests)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Deletes those of `digests` that no event names any more.
+  absl::Status DeleteUnreferencedArtifacts(const absl::flat_hash_set<Digest>& digests)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Rolls back the write transaction and forgets what it may have cached.
   void Rollback() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The row id of the artifact `ref` names, inserting it (or filling in its empty type,

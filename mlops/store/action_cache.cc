@@ -20,18 +20,6 @@ namespace {
 // microseconds) and is removed on open.
 constexpr int64_t kStaleTempSeconds = 60;
 
-absl::Status EnsureDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-    return PosixError(errno, "create directory", path);
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return PosixError(errno, "stat", path);
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("action cache path exists but is not a directory: ", path));
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -47,7 +35,7 @@ absl::StatusOr<std::unique_ptr<ActionCache>> ActionCache::OpenOnDisk(const std::
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     return PosixError(errno, "action cache directory is not writable:", dir);
   }
-  s = EnsureDir(absl::StrCat(dir, "/tmp"));
+  s = MakeDirectories(absl::StrCat(dir, "/tmp"));
   if (!s.ok()) return s;
   // Remove temporary files left by crashed writers.
   if (DIR* d = ::opendir(absl::StrCat(dir, "/tmp").c_str())) {
@@ -224,7 +212,7 @@ absl::Status ActionCache::Put(const Digest& key, const ActionResult& result) {
     }
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    absl::Status s = EnsureDir(path.substr(0, path.rfind('/')));
+    absl::Status s = MakeDirectories(path.substr(0, path.rfind('/')));
     if (s.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
       s = PosixError(errno, "rename into", path);
     }

@@ -26,38 +26,6 @@ constexpr int64_t kTouchAfterSeconds = 60;
 // closes the gap between a writer's create and its flock.
 constexpr int64_t kStaleTempSeconds = 10;
 
-absl::Status MakeDir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return PosixError(errno, "stat", path);
-    if (!S_ISDIR(st.st_mode)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("store path exists but is not a directory: ", path));
-    }
-    return absl::OkStatus();
-  }
-  return PosixError(errno, "create directory", path);
-}
-
-absl::Status MakeDirs(const std::string& path) {
-  // Create parents first; "/a/b/c" → "/a", "/a/b", "/a/b/c".
-  for (size_t pos = 1; pos < path.size(); ++pos) {
-    if (path[pos] != '/') continue;
-    const std::string parent = path.substr(0, pos);
-    struct stat st;
-    if (::stat(parent.c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("store path has a non-directory component: ", parent));
-      }
-      continue;
-    }
-    absl::Status s = MakeDir(parent);
-    if (!s.ok()) return s;
-  }
-  return MakeDir(path);
-}
-
 absl::Status SyncDir(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return PosixError(errno, "open directory", path);
@@ -141,13 +109,13 @@ absl::StatusOr<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& di
   if (dir.empty()) return absl::InvalidArgumentError("store directory is empty");
   std::string root = dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  absl::Status s = MakeDirs(root);
+  absl::Status s = MakeDirectories(root);
   if (!s.ok()) return s;
   if (::access(root.c_str(), W_OK | X_OK) != 0) {
     return PosixError(errno, "store directory is not writable:", root);
   }
   for (const char* sub : {"cas", "tmp", "quarantine"}) {
-    s = MakeDir(absl::StrCat(root, "/", sub));
+    s = MakeDirectories(absl::StrCat(root, "/", sub));
     if (!s.ok()) return s;
   }
   const std::string format_path = absl::StrCat(root, "/FORMAT");
@@ -156,7 +124,7 @@ absl::StatusOr<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& di
     for (int i = 0; i < 256; ++i) {
       static constexpr char kHex[] = "0123456789abcdef";
       const char shard[3] = {kHex[i >> 4], kHex[i & 15], '\0'};
-      s = MakeDir(absl::StrCat(root, "/cas/", shard));
+      s = MakeDirectories(absl::StrCat(root, "/cas/", shard));
       if (!s.ok()) return s;
     }
     s = WriteFileAtomically(format_path, kFormat, /*sync=*/true);
@@ -205,7 +173,7 @@ absl::Status DiskStore::Publish(int fd, const std::string& temp_path, const Dige
   if (::rename(temp_path.c_str(), path.c_str()) != 0) {
     if (errno != ENOENT) return PosixError(errno, "rename into", path);
     // The shard directory was removed by hand; recreate it once.
-    absl::Status s = MakeDir(path.substr(0, path.rfind('/')));
+    absl::Status s = MakeDirectories(path.substr(0, path.rfind('/')));
     if (!s.ok()) return s;
     if (::rename(temp_path.c_str(), path.c_str()) != 0) {
       return PosixError(errno, "rename into", path);

@@ -114,6 +114,33 @@ void WriteSortedByKeyBytes(const std::vector<const Entry*>& entries,
   }
 }
 
+// Reads `n` entries of an unordered container: each a key, then whatever `add(key)` reads
+// before adding the entry (false if the container already holds an equal key, or the rest
+// fails to read). Requires the keys' encodings in strictly increasing byte order.
+template <typename K, typename Add>
+bool ReadSortedByKeyBytes(Decoder& in, uint64_t n, const char* container, Add add) {
+  absl::string_view previous;
+  for (uint64_t i = 0; i < n; ++i) {
+    const size_t start = in.offset();
+    K k{};
+    if (!Codec<K>::Read(in, k)) return false;
+    const absl::string_view key_bytes = in.Since(start);
+    if (i > 0 && !(previous < key_bytes)) {
+      return in.Fail(
+          absl::StrCat(container, " keys are not sorted by their encoding, or repeat"));
+    }
+    previous = key_bytes;
+    // Distinct encodings of keys the container deems equal (+0.0 and -0.0) would not
+    // encode back to these bytes.
+    if (!add(std::move(k))) {
+      if (!in.ok()) return false;
+      return in.Fail(
+          absl::StrCat(container, " keys differ in encoding but are equal as keys"));
+    }
+  }
+  return true;
+}
+
 }  // namespace codec_internal
 
 template <typename T, typename A>
@@ -380,25 +407,11 @@ struct Codec<std::unordered_map<K, V, H, E, A>,
     if (!in.ReadCount(Codec<K>::kMinSize + Codec<V>::kMinSize, &n)) return false;
     m.clear();
     m.reserve(static_cast<size_t>(std::min<uint64_t>(n, in.remaining() / 16 + 1)));
-    absl::string_view previous;
-    for (uint64_t i = 0; i < n; ++i) {
-      const size_t start = in.offset();
-      K k{};
-      if (!Codec<K>::Read(in, k)) return false;
-      const absl::string_view key_bytes = in.Since(start);
-      if (i > 0 && !(previous < key_bytes)) {
-        return in.Fail("unordered_map keys are not sorted by their encoding, or repeat");
-      }
-      previous = key_bytes;
+    return codec_internal::ReadSortedByKeyBytes<K>(in, n, "unordered_map", [&](K&& k) {
       V v{};
       if (!Codec<V>::Read(in, v)) return false;
-      // Distinct encodings of keys the container deems equal (+0.0 and -0.0) would not
-      // encode back to these bytes.
-      if (!m.emplace(std::move(k), std::move(v)).second) {
-        return in.Fail("unordered_map keys differ in encoding but are equal as keys");
-      }
-    }
-    return true;
+      return m.emplace(std::move(k), std::move(v)).second;
+    });
   }
 };
 
@@ -426,21 +439,8 @@ struct Codec<std::unordered_set<K, H, E, A>, std::enable_if_t<Codec<K>::kDefined
     if (!in.ReadCount(Codec<K>::kMinSize, &n)) return false;
     s.clear();
     s.reserve(static_cast<size_t>(std::min<uint64_t>(n, in.remaining() / 16 + 1)));
-    absl::string_view previous;
-    for (uint64_t i = 0; i < n; ++i) {
-      const size_t start = in.offset();
-      K k{};
-      if (!Codec<K>::Read(in, k)) return false;
-      const absl::string_view key_bytes = in.Since(start);
-      if (i > 0 && !(previous < key_bytes)) {
-        return in.Fail("unordered_set keys are not sorted by their encoding, or repeat");
-      }
-      previous = key_bytes;
-      if (!s.insert(std::move(k)).second) {
-        return in.Fail("unordered_set keys differ in encoding but are equal as keys");
-      }
-    }
-    return true;
+    return codec_internal::ReadSortedByKeyBytes<K>(
+        in, n, "unordered_set", [&](K&& k) { return s.insert(std::move(k)).second; });
   }
 };
 
