@@ -16,6 +16,8 @@ packages=(
   # Libraries, all from Debian 12.
   libabsl-dev libprotobuf-dev protobuf-compiler libxxhash-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev
+  # To look at lineage by hand (the quickstart says how).
+  sqlite3
 )
 
 missing=()

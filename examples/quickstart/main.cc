@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
   }
   fmt::print(
       "\nLineage of this run is in {0}/lineage.db (SQLite). To look at it:\n"
-      "  dot -Tsvg {1} -o lineage.svg      # the graph behind these metrics\n"
+      "  dot -Tsvg {1} -o lineage.svg      # the graph behind these metrics (apt-get install "
+      "graphviz)\n"
       "  sqlite3 {0}/lineage.db 'SELECT id, step, cache_hit FROM executions "
       "WHERE run_id = {2}'\n",
       dir, dot_path, ws.run_id());
