@@ -1,6 +1,5 @@
 #include "mlops/base/file_io.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -26,10 +25,15 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mlops/testing/files.h"
 
 namespace mlops {
 namespace {
 
+using ::mlops::test::FreshDir;
+using ::mlops::test::ListDir;
+using ::mlops::test::Slurp;
+using ::mlops::test::Spit;
 using ::testing::HasSubstr;
 
 // Aborts the test binary when a system call used to *set up* a test fails; such a failure is
@@ -53,40 +57,6 @@ std::string Pattern(size_t n, uint64_t seed) {
     s[i] = static_cast<char>(x >> 56);
   }
   return s;
-}
-
-// Reads a file with stdio, independently of the code under test.
-std::string Slurp(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  CHECK_SYS(f != nullptr);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  CHECK_SYS(!std::ferror(f));
-  std::fclose(f);
-  return out;
-}
-
-// Writes a file with stdio, independently of the code under test.
-void Spit(const std::string& path, const std::string& data) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  CHECK_SYS(f != nullptr);
-  CHECK_SYS(std::fwrite(data.data(), 1, data.size(), f) == data.size());
-  CHECK_SYS(std::fclose(f) == 0);
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  CHECK_SYS(d != nullptr);
-  while (struct dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 bool IsOpenFd(int fd) { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
@@ -144,12 +114,7 @@ Unprivileged RunWithoutDacOverride(const std::string& dir, const std::function<v
 class FileIoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = std::getenv("TEST_TMPDIR");
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string tmpl = absl::StrCat(base != nullptr && *base != '\0' ? base : "/tmp", "/",
-                                    info->test_suite_name(), ".", info->name(), ".XXXXXX");
-    CHECK_SYS(::mkdtemp(tmpl.data()) != nullptr);
-    dir_ = tmpl;
+    dir_ = FreshDir();
   }
   void TearDown() override {
     std::error_code ec;

@@ -33,10 +33,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
+#include "mlops/testing/files.h"
 
 namespace mlops {
 namespace {
 
+using ::mlops::test::FreshDir;
+using ::mlops::test::ListDir;
+using ::mlops::test::MakeTempDir;
+using ::mlops::test::Slurp;
+using ::mlops::test::Spit;
 using ::testing::HasSubstr;
 
 // Aborts the test binary when a system call used to *set up* a test fails; such a failure is
@@ -75,44 +81,12 @@ std::string Mod251(size_t n) {
   return s;
 }
 
-void Spit(const std::string& path, const std::string& data) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  CHECK_SYS(f != nullptr);
-  CHECK_SYS(std::fwrite(data.data(), 1, data.size(), f) == data.size());
-  CHECK_SYS(std::fclose(f) == 0);
-}
-
-std::string Slurp(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  CHECK_SYS(f != nullptr);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  CHECK_SYS(!std::ferror(f));
-  std::fclose(f);
-  return out;
-}
-
 // Overwrites bytes of an existing file without changing its size or inode.
 void OverwriteInPlace(const std::string& path, off_t offset, const std::string& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   CHECK_SYS(fd >= 0);
   CHECK_SYS(::pwrite(fd, bytes.data(), bytes.size(), offset) == static_cast<ssize_t>(bytes.size()));
   CHECK_SYS(::close(fd) == 0);
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  CHECK_SYS(d != nullptr);
-  while (struct dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 int64_t Nanos(const struct timespec& ts) {
@@ -270,17 +244,6 @@ void MakeSocketFile(const std::string& dir, const std::string& name) {
   ::close(cwd);
 }
 
-std::string TempBase() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  return base != nullptr && *base != '\0' ? base : "/tmp";
-}
-
-std::string MakeTempDir(const std::string& stem) {
-  std::string tmpl = absl::StrCat(TempBase(), "/", stem, ".XXXXXX");
-  CHECK_SYS(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
 void WriteTree(const std::string& dir,
                const std::vector<std::pair<std::string, std::string>>& files,
                std::vector<std::string>* paths = nullptr) {
@@ -296,8 +259,7 @@ void WriteTree(const std::string& dir,
 class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = MakeTempDir(absl::StrCat(info->test_suite_name(), ".", info->name()));
+    dir_ = FreshDir();
   }
   void TearDown() override {
     std::error_code ec;

@@ -3,7 +3,6 @@
 // (layout, temporary files, full disk, ...) is in disk_store_test.cc.
 #include "mlops/store/content_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -39,6 +37,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/store/disk_store.h"
 #include "mlops/store/memory_store.h"
+#include "mlops/testing/files.h"
 
 namespace mlops {
 namespace {
@@ -47,6 +46,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
+using ::mlops::test::FreshDir;
+using ::mlops::test::ListDir;
+using ::mlops::test::Slurp;
 
 // Aborts the test binary when a system call used to *set up* a test fails; such a failure is
 // an environment problem, not a finding about the code under test.
@@ -108,51 +110,9 @@ std::string Pattern(size_t n, uint64_t seed) {
   return s;
 }
 
-// A fresh, empty directory under $TEST_TMPDIR, named after the running test.
-std::string FreshDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name =
-      info != nullptr ? absl::StrCat(info->test_suite_name(), ".", info->name()) : "test";
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      c = '_';
-    }
-  }
-  std::string tmpl = absl::StrCat(root, "/", name, ".XXXXXX");
-  CHECK_SYS(::mkdtemp(&tmpl[0]) != nullptr);
-  return tmpl;
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  CHECK_SYS(d != nullptr);
-  while (struct dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
-}
-
-std::string Slurp(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  CHECK_SYS(f != nullptr);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  CHECK_SYS(!std::ferror(f));
-  std::fclose(f);
-  return out;
 }
 
 // Compares large byte strings without printing megabytes on failure.

@@ -3,7 +3,6 @@
 // ContentStore contract itself is tested for every store in content_store_test.cc.
 #include "mlops/store/disk_store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -16,7 +15,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +36,7 @@
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/content_store.h"
+#include "mlops/testing/files.h"
 
 namespace mlops {
 namespace {
@@ -47,6 +46,11 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
+using ::mlops::test::FreshDir;
+using ::mlops::test::ListDir;
+using ::mlops::test::SetAge;
+using ::mlops::test::Slurp;
+using ::mlops::test::Spit;
 
 // Aborts the test binary when a system call used to *set up* a test fails; such a failure is
 // an environment problem, not a finding about the code under test.
@@ -101,36 +105,6 @@ std::string Pattern(size_t n, uint64_t seed) {
   return s;
 }
 
-// A fresh, empty directory under $TEST_TMPDIR, named after the running test.
-std::string FreshDir() {
-  const char* base = std::getenv("TEST_TMPDIR");
-  const std::string root = base != nullptr && *base != '\0' ? base : "/tmp";
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name =
-      info != nullptr ? absl::StrCat(info->test_suite_name(), ".", info->name()) : "test";
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      c = '_';
-    }
-  }
-  std::string tmpl = absl::StrCat(root, "/", name, ".XXXXXX");
-  CHECK_SYS(::mkdtemp(&tmpl[0]) != nullptr);
-  return tmpl;
-}
-
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  DIR* d = ::opendir(dir.c_str());
-  CHECK_SYS(d != nullptr);
-  while (struct dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 bool Exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
@@ -139,33 +113,6 @@ bool Exists(const std::string& path) {
 bool IsDir(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-void Spit(const std::string& path, const std::string& data) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  CHECK_SYS(f != nullptr);
-  CHECK_SYS(std::fwrite(data.data(), 1, data.size(), f) == data.size());
-  CHECK_SYS(std::fclose(f) == 0);
-}
-
-std::string Slurp(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  CHECK_SYS(f != nullptr);
-  std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
-  CHECK_SYS(!std::ferror(f));
-  std::fclose(f);
-  return out;
-}
-
-// Sets a path's atime and mtime to `seconds_ago` seconds before now.
-void SetAge(const std::string& path, time_t seconds_ago) {
-  struct timespec ts[2];
-  ts[0].tv_sec = ts[1].tv_sec = ::time(nullptr) - seconds_ago;
-  ts[0].tv_nsec = ts[1].tv_nsec = 0;
-  CHECK_SYS(::utimensat(AT_FDCWD, path.c_str(), ts, 0) == 0);
 }
 
 time_t MtimeOf(const std::string& path) {
