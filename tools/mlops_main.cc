@@ -101,7 +101,6 @@ int UsageFailure(const std::string& message, const std::string& usage) {
 int Main(int argc, char** argv) {
   std::vector<std::string> rest(argv + 1, argv + argc);
   // Flags before the command: --workspace and --help.
-  absl::StatusOr<Args> global = ParseArgs({}, {});
   std::vector<std::string> leading;
   while (!rest.empty() && rest[0].rfind("--", 0) == 0) {
     leading.push_back(rest[0]);
@@ -111,7 +110,8 @@ int Main(int argc, char** argv) {
       rest.erase(rest.begin());
     }
   }
-  global = ParseArgs(leading, {{"workspace", true}, {"help", false}});
+  const absl::StatusOr<Args> global =
+      ParseArgs(leading, {{"workspace", true}, {"help", false}});
   if (!global.ok()) return UsageFailure(std::string(global.status().message()), MainUsage());
   if (rest.empty()) {
     if (global->has("help")) {

@@ -1,6 +1,10 @@
 // `mlops runs` and `mlops show`.
+#include <algorithm>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
