@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
@@ -123,6 +124,23 @@ class LineageStore {
 
   // Commits every record made so far.
   virtual absl::Status Flush() = 0;
+
+  // Read-only lookups for tools (the `mlops` command line).
+
+  // The digests of the artifacts whose hex form starts with `hex_prefix` (1 to 32 hex
+  // characters, either case), in digest order, at most `limit` of them. Empty if none.
+  // INVALID_ARGUMENT, quoting the prefix, if it is empty, longer than 32 characters or not
+  // hex.
+  virtual absl::StatusOr<std::vector<Digest>> FindArtifactsByPrefix(
+      absl::string_view hex_prefix, int limit = 100) = 0;
+
+  // Every (artifact, step) pair such that an execution of that step output the artifact,
+  // cache hits included, each pair once, ordered by digest then step name.
+  struct StepOutput {
+    Digest digest;
+    std::string step_name;
+  };
+  virtual absl::StatusOr<std::vector<StepOutput>> StepOutputs() = 0;
 };
 
 }  // namespace mlops

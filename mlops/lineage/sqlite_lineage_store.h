@@ -172,6 +172,12 @@ class SqliteLineageStore : public LineageStore {
   absl::flat_hash_set<int64_t> known_runs_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread flusher_;
+
+  // Read-only lookups for tools (the `mlops` command line); in sqlite_lineage_lookup.cc.
+ public:
+  absl::StatusOr<std::vector<Digest>> FindArtifactsByPrefix(absl::string_view hex_prefix,
+                                                            int limit = 100) override;
+  absl::StatusOr<std::vector<StepOutput>> StepOutputs() override;
 };
 
 }  // namespace mlops

@@ -1,0 +1,278 @@
+// Unit tests of the command line's plain functions: argument parsing, sizes, ids and digest
+// prefixes, the JSON writer, the pin list, store usage and garbage collection reports.
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "mlops/hash/digest.h"
+#include "mlops/store/memory_store.h"
+#include "tools/args.h"
+#include "tools/cli_workspace.h"
+#include "tools/ids.h"
+#include "tools/json_writer.h"
+#include "tools/process.h"
+#include "tools/store_usage.h"
+#include "tools/units.h"
+
+namespace mlops {
+namespace cli {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// --- args ---
+
+TEST(ParseArgsTest, FlagsInEveryFormAndPositionals) {
+  absl::StatusOr<Args> a = ParseArgs({"x", "--depth", "2", "--format=dot", "--json", "--", "--y"},
+                                     {{"depth", true}, {"format", true}, {"json", false}});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_THAT(a->positional, ElementsAre("x", "--y"));
+  EXPECT_EQ(a->value("depth"), "2");
+  EXPECT_EQ(a->value("format"), "dot");
+  EXPECT_TRUE(a->has("json"));
+  EXPECT_EQ(a->value("missing", "fallback"), "fallback");
+}
+
+TEST(ParseArgsTest, BadFlagsAreUsageErrorsNamingThem) {
+  const std::vector<FlagSpec> spec = {{"depth", true}, {"json", false}};
+  for (const auto& [argv, expected] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--nope"}, "--nope"}, {{"--depth"}, "--depth"}, {{"--json=1"}, "--json"}}) {
+    absl::StatusOr<Args> a = ParseArgs(argv, spec);
+    ASSERT_FALSE(a.ok());
+    EXPECT_TRUE(IsUsageError(a.status()));
+    EXPECT_THAT(std::string(a.status().message()), HasSubstr(expected));
+  }
+  EXPECT_FALSE(IsUsageError(absl::InvalidArgumentError("a library error")));
+}
+
+TEST(ParseCountTest, AcceptsOnlyNonNegativeIntegers) {
+  EXPECT_EQ(*ParseCount("0", "--n"), 0);
+  EXPECT_EQ(*ParseCount("42", "--n"), 42);
+  for (const char* bad : {"", "-1", "+1", "1.5", "x", "99999999999999999999"}) {
+    absl::StatusOr<int64_t> n = ParseCount(bad, "--n");
+    EXPECT_FALSE(n.ok()) << bad;
+    EXPECT_TRUE(IsUsageError(n.status())) << bad;
+  }
+}
+
+// --- units ---
+
+TEST(ParseSizeTest, UnitsAndFractions) {
+  EXPECT_EQ(*ParseSize("1024"), 1024);
+  EXPECT_EQ(*ParseSize("0"), 0);
+  EXPECT_EQ(*ParseSize("12B"), 12);
+  EXPECT_EQ(*ParseSize("500M"), 500LL << 20);
+  EXPECT_EQ(*ParseSize("10G"), 10LL << 30);
+  EXPECT_EQ(*ParseSize("10g"), 10LL << 30);
+  EXPECT_EQ(*ParseSize("1.5GiB"), 3LL << 29);
+  EXPECT_EQ(*ParseSize("1.5KiB"), 1536);
+  EXPECT_EQ(*ParseSize("2KB"), 2000);
+  EXPECT_EQ(*ParseSize("3GB"), 3000000000LL);
+  EXPECT_EQ(*ParseSize("1T"), 1LL << 40);
+  EXPECT_EQ(*ParseSize("0.5B"), 0);
+}
+
+TEST(ParseSizeTest, RejectsWhatIsNotASize) {
+  for (const char* bad : {"", "G", "-1", "-1G", "1.2.3", ".", "10X", "10 G", "1e3",
+                          "99999999999T", "nan"}) {
+    absl::StatusOr<int64_t> n = ParseSize(bad);
+    ASSERT_FALSE(n.ok()) << bad;
+    EXPECT_TRUE(absl::IsInvalidArgument(n.status()));
+    EXPECT_THAT(std::string(n.status().message()), HasSubstr(std::string("\"") + bad + "\""));
+  }
+}
+
+TEST(FormatTest, BytesDurationsTimes) {
+  EXPECT_EQ(FormatBytes(0), "0 B");
+  EXPECT_EQ(FormatBytes(1023), "1023 B");
+  EXPECT_EQ(FormatBytes(1536), "1.5 KiB");
+  EXPECT_EQ(FormatBytes(5LL << 20), "5.0 MiB");
+  EXPECT_EQ(FormatBytes(3LL << 30), "3.0 GiB");
+  EXPECT_EQ(HumanDuration(absl::Microseconds(850)), "850us");
+  EXPECT_EQ(HumanDuration(absl::Microseconds(12300)), "12.3ms");
+  EXPECT_EQ(HumanDuration(absl::Milliseconds(4210)), "4.21s");
+  EXPECT_EQ(HumanDuration(absl::Seconds(187)), "3m07s");
+  EXPECT_EQ(HumanDuration(absl::Minutes(125)), "2h05m");
+  EXPECT_EQ(HumanDuration(-absl::Seconds(1)), "-");
+  EXPECT_EQ(FormatUtcTime(absl::FromUnixMicros(1700000000123456)),
+            "2023-11-14T22:13:20.123456Z");
+  EXPECT_EQ(FormatUtcTime(absl::UnixEpoch()), "");
+  EXPECT_EQ(FormatLocalTime(absl::UnixEpoch()), "-");
+}
+
+// --- ids ---
+
+const Digest kA = *Digest::FromHex("a1b20000000000000000000000000001");
+const Digest kB = *Digest::FromHex("a1b30000000000000000000000000002");
+
+TEST(ResolveDigestPrefixTest, UniqueAmbiguousUnknownMalformed) {
+  const std::vector<Digest> candidates = {kA, kB, kA};
+  EXPECT_EQ(*ResolveDigestPrefix("a1b2", candidates), kA);
+  EXPECT_EQ(*ResolveDigestPrefix("A1B3", candidates), kB);
+  EXPECT_EQ(*ResolveDigestPrefix(kA.ToHex(), candidates), kA);
+
+  absl::StatusOr<Digest> d = ResolveDigestPrefix("a1", candidates);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(d.status()));
+  EXPECT_THAT(std::string(d.status().message()), HasSubstr("\"a1\" is ambiguous"));
+  EXPECT_THAT(std::string(d.status().message()), HasSubstr(kB.ToHex()));
+
+  d = ResolveDigestPrefix("ff", candidates);
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::IsNotFound(d.status()));
+  EXPECT_THAT(std::string(d.status().message()), HasSubstr("\"ff\""));
+
+  for (const std::string& bad : {std::string(""), std::string("xyz"), std::string(33, 'a')}) {
+    d = ResolveDigestPrefix(bad, candidates);
+    ASSERT_FALSE(d.ok());
+    EXPECT_TRUE(IsUsageError(d.status())) << bad;
+  }
+}
+
+TEST(ParseTargetTest, FormDecidesTheKind) {
+  EXPECT_EQ(ParseTarget("run:12")->kind, Target::kRun);
+  EXPECT_EQ(ParseTarget("run:12")->id, 12);
+  EXPECT_EQ(ParseTarget("exec:34")->kind, Target::kExecution);
+  EXPECT_EQ(ParseTarget("execution:34")->id, 34);
+  EXPECT_EQ(ParseTarget("34")->kind, Target::kRunOrExecution);
+  EXPECT_EQ(ParseTarget("85d3AF")->kind, Target::kDigest);
+  EXPECT_EQ(ParseTarget("85d3AF")->prefix, "85d3af");
+  EXPECT_EQ(ParseTarget("digest:8512")->kind, Target::kDigest);
+  EXPECT_EQ(ParseTarget("digest:8512")->prefix, "8512");
+  for (const char* bad : {"run:", "run:x", "run:0", "exec:-1", "0", "xyz", "digest:",
+                          "digest:zz", "run:99999999999999999999"}) {
+    absl::StatusOr<Target> t = ParseTarget(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_TRUE(IsUsageError(t.status())) << bad;
+    EXPECT_THAT(std::string(t.status().message()), HasSubstr(bad));
+  }
+}
+
+// --- JSON ---
+
+TEST(JsonWriterTest, NestedValuesIndentedAndEscaped) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("s").String("a\"b\\c\n\x01");
+  w.Key("i").Int(-3);
+  w.Key("d").Double(0.1);
+  w.Key("nan").Double(std::nan(""));
+  w.Key("b").Bool(true);
+  w.Key("n").Null();
+  w.Key("empty").BeginArray().EndArray();
+  w.Key("list").BeginArray().Int(1).BeginObject().EndObject().EndArray();
+  w.EndObject();
+  EXPECT_EQ(w.str(),
+            "{\n"
+            "  \"s\": \"a\\\"b\\\\c\\n\\u0001\",\n"
+            "  \"i\": -3,\n"
+            "  \"d\": 0.1,\n"
+            "  \"nan\": null,\n"
+            "  \"b\": true,\n"
+            "  \"n\": null,\n"
+            "  \"empty\": [],\n"
+            "  \"list\": [\n"
+            "    1,\n"
+            "    {}\n"
+            "  ]\n"
+            "}\n");
+}
+
+// --- pins ---
+
+TEST(PinsTest, RoundTripSortedAndTolerantOfComments) {
+  absl::StatusOr<absl::btree_set<Digest>> pins = ParsePins(
+      "# pinned by hand\n\n" + kB.ToHex() + "\n  " + kA.ToHex() + "  \n" + kB.ToHex(), "p");
+  ASSERT_TRUE(pins.ok()) << pins.status();
+  EXPECT_THAT(*pins, ElementsAre(kA, kB));
+  EXPECT_EQ(FormatPins(*pins), kA.ToHex() + "\n" + kB.ToHex() + "\n");
+  EXPECT_EQ(*ParsePins(FormatPins(*pins), "p"), *pins);
+}
+
+TEST(PinsTest, ABadLineIsDataLossNamingTheLine) {
+  absl::StatusOr<absl::btree_set<Digest>> pins =
+      ParsePins(kA.ToHex() + "\nnot-a-digest\n", "/ws/pins");
+  ASSERT_FALSE(pins.ok());
+  EXPECT_TRUE(absl::IsDataLoss(pins.status()));
+  EXPECT_THAT(std::string(pins.status().message()), HasSubstr("/ws/pins:2"));
+}
+
+// --- store usage and gc ---
+
+TEST(UsageByStepTest, SumsByStepLargestFirstWithUnknownBucket) {
+  const Digest a = Digest::Of("a"), b = Digest::Of("b"), c = Digest::Of("c"),
+               d = Digest::Of("d");
+  const std::vector<StoreEntry> entries = {
+      {a, 10, absl::Now()}, {b, 100, absl::Now()}, {c, 5, absl::Now()}, {d, 7, absl::Now()}};
+  const absl::flat_hash_map<Digest, std::string> step_of = {
+      {a, "load"}, {b, "train"}, {c, "load"}};
+  const std::vector<StepUsage> usage = UsageByStep(entries, step_of);
+  ASSERT_EQ(usage.size(), 3u);
+  EXPECT_EQ(usage[0].step, "train");
+  EXPECT_EQ(usage[0].bytes, 100);
+  EXPECT_EQ(usage[1].step, "load");
+  EXPECT_EQ(usage[1].entries, 2);
+  EXPECT_EQ(usage[1].bytes, 15);
+  EXPECT_EQ(usage[2].step, kUnknownStep);
+  EXPECT_EQ(usage[2].bytes, 7);
+}
+
+TEST(CollectGarbageTest, DryRunReportsWhatTheRealRunEvicts) {
+  MemoryStore store;
+  std::vector<Digest> digests;
+  for (int i = 0; i < 6; ++i) digests.push_back(*store.Put(std::string(100, 'a' + i)));
+  const absl::btree_set<Digest> pins = {digests[0], digests[3]};
+
+  absl::StatusOr<GcReport> dry = CollectGarbage(store, 250, pins, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(store.Stats()->entries, 6);  // nothing deleted
+  EXPECT_EQ(dry->result.bytes_before, 600);
+  EXPECT_EQ(dry->result.entries_evicted, 4);
+  EXPECT_EQ(dry->result.bytes_freed, 400);
+  ASSERT_EQ(dry->evicted.size(), 4u);
+  for (const StoreEntry& e : dry->evicted) {
+    EXPECT_FALSE(pins.contains(e.digest));
+    EXPECT_EQ(e.size, 100);
+  }
+
+  absl::StatusOr<GcReport> real = CollectGarbage(store, 250, pins, /*dry_run=*/false);
+  ASSERT_TRUE(real.ok()) << real.status();
+  EXPECT_EQ(real->result.entries_evicted, dry->result.entries_evicted);
+  EXPECT_EQ(real->result.bytes_freed, dry->result.bytes_freed);
+  std::vector<Digest> dry_digests, real_digests;
+  for (const StoreEntry& e : dry->evicted) dry_digests.push_back(e.digest);
+  for (const StoreEntry& e : real->evicted) real_digests.push_back(e.digest);
+  EXPECT_EQ(dry_digests, real_digests);
+  EXPECT_EQ(store.Stats()->entries, 2);
+  EXPECT_EQ(store.Stats()->bytes, 200);
+  for (const Digest& d : pins) EXPECT_TRUE(*store.Contains(d));
+}
+
+// --- process ---
+
+TEST(ProcessTest, RunsAProgramWithInputAndReportsFailure) {
+  std::optional<std::string> cat = FindOnPath("cat");
+  ASSERT_TRUE(cat.has_value());
+  absl::StatusOr<std::string> out = RunProgram(*cat, {}, "some bytes\n");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, "some bytes\n");
+  std::optional<std::string> sh = FindOnPath("sh");
+  ASSERT_TRUE(sh.has_value());
+  out = RunProgram(*sh, {"-c", "echo broken >&2; exit 3"}, "");
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(std::string(out.status().message()), HasSubstr("status 3: broken"));
+  EXPECT_FALSE(FindOnPath("no-such-program-mlops").has_value());
+}
+
+}  // namespace
+}  // namespace cli
+}  // namespace mlops

@@ -1,0 +1,111 @@
+#include "tools/cli_workspace.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "mlops/base/file_io.h"
+#include "tools/ids.h"
+
+namespace mlops {
+namespace cli {
+
+absl::StatusOr<absl::btree_set<Digest>> ParsePins(absl::string_view text,
+                                                  absl::string_view path) {
+  absl::btree_set<Digest> pins;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || absl::StartsWith(line, "#")) continue;
+    absl::StatusOr<Digest> d = Digest::FromHex(line);
+    if (!d.ok()) {
+      return absl::DataLossError(absl::StrCat(path, ":", line_number, ": \"", line,
+                                              "\" is not a digest (32 hex characters)"));
+    }
+    pins.insert(*d);
+  }
+  return pins;
+}
+
+std::string FormatPins(const absl::btree_set<Digest>& pins) {
+  std::string out;
+  for (const Digest& d : pins) absl::StrAppend(&out, d.ToHex(), "\n");
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no workspace at ", dir,
+                                              " (give --workspace DIR or set MLOPS_WORKSPACE)"));
+    }
+    return PosixError(errno, "stat", dir);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " is not a directory, so not an mlops workspace"));
+  }
+  const std::string db = dir + "/lineage.db";
+  if (::stat(db.c_str(), &st) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat(dir, " is not an mlops workspace: it has no lineage.db"));
+  }
+  SqliteLineageOptions options;
+  options.max_batch_delay = absl::ZeroDuration();  // no flusher thread: nothing is recorded
+  absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
+      SqliteLineageStore::Open(db, options);
+  if (!lineage.ok()) return lineage.status();
+  return std::unique_ptr<CliWorkspace>(new CliWorkspace(dir, *std::move(lineage)));
+}
+
+absl::StatusOr<DiskStore*> CliWorkspace::store() {
+  if (store_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<DiskStore>> s = DiskStore::Open(dir_ + "/store");
+    if (!s.ok()) return s.status();
+    store_ = *std::move(s);
+  }
+  return store_.get();
+}
+
+absl::StatusOr<absl::btree_set<Digest>> CliWorkspace::LoadPins() {
+  absl::StatusOr<std::string> text = ReadFile(pins_path());
+  if (absl::IsNotFound(text.status())) return absl::btree_set<Digest>();
+  if (!text.ok()) return text.status();
+  return ParsePins(*text, pins_path());
+}
+
+absl::Status CliWorkspace::SavePins(const absl::btree_set<Digest>& pins) {
+  return WriteFileAtomically(pins_path(), FormatPins(pins));
+}
+
+absl::StatusOr<Digest> CliWorkspace::ResolveDigest(absl::string_view prefix) {
+  if (!IsDigestPrefix(prefix)) return ResolveDigestPrefix(prefix, {});  // the usage error
+  // Enough to tell one match from several.
+  absl::StatusOr<std::vector<Digest>> candidates = lineage_->FindArtifactsByPrefix(prefix, 6);
+  if (!candidates.ok()) return candidates.status();
+  absl::StatusOr<DiskStore*> s = store();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<std::vector<StoreEntry>> entries = (*s)->List();
+  if (!entries.ok()) return entries.status();
+  const std::string lower = absl::AsciiStrToLower(prefix);
+  for (const StoreEntry& e : *entries) {
+    if (absl::StartsWith(e.digest.ToHex(), lower)) candidates->push_back(e.digest);
+  }
+  absl::StatusOr<Digest> d = ResolveDigestPrefix(prefix, *candidates);
+  if (absl::IsNotFound(d.status())) {
+    return absl::NotFoundError(absl::StrCat(d.status().message(), " in the lineage or store of ",
+                                            dir_));
+  }
+  return d;
+}
+
+}  // namespace cli
+}  // namespace mlops

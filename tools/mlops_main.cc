@@ -1,0 +1,180 @@
+// The `mlops` command line: look at what programs recorded in a workspace.
+//
+//   mlops [--workspace DIR] COMMAND [ARGS] [--json]
+//
+// See tools/README.md for every command, the JSON schema and the exit codes (0 success,
+// 1 the operation failed, 2 bad usage).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mlops/core/workspace.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace mlops {
+namespace cli {
+namespace {
+
+struct Command {
+  const char* name;
+  CommandFn run;
+  int min_args, max_args;  // positional; max -1: any number
+  std::vector<FlagSpec> flags;  // besides --workspace and --help
+  const char* usage;
+};
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = new std::vector<Command>{
+      {"runs", &Runs, 0, 0, {{"limit", true}, {"program", true}, {"json", false}},
+       "mlops runs [--limit N] [--program NAME] [--json]\n"
+       "  Recent runs, newest first (default 20): id, program, start, duration, status,\n"
+       "  executions, cache hits.\n"},
+      {"show", &Show, 1, 1, {{"json", false}},
+       "mlops show <run:ID | exec:ID | ID | DIGEST-PREFIX> [--json]\n"
+       "  Everything recorded about a run (its environment and executions), an execution\n"
+       "  (inputs, outputs, params, metrics) or a digest (artifact, stored size, pinned,\n"
+       "  producers, consumers). A bare number is a run or an execution, whichever exists\n"
+       "  (an error if both do: then say run:ID or exec:ID); any other hex is a digest\n"
+       "  prefix (digest:PREFIX for an all-digit one).\n"},
+      {"lineage", &Lineage, 1, 1,
+       {{"upstream", false}, {"downstream", false}, {"depth", true}, {"format", true},
+        {"output", true}},
+       "mlops lineage <DIGEST-PREFIX | exec:ID | ID> [--upstream | --downstream] [--depth N]\n"
+       "              [--format text|dot|json|svg] [--output FILE]\n"
+       "  The graph upstream (default: what it came from) or downstream (what was made from\n"
+       "  it) of an artifact or an execution (a bare number is an execution id). --depth N\n"
+       "  follows at most N executions away. svg needs Graphviz's dot on PATH.\n"},
+      {"diff", &Diff, 2, 2, {{"json", false}},
+       "mlops diff <RUN> <RUN> [--json]\n"
+       "  The steps of two runs side by side (paired by step name and occurrence): which\n"
+       "  steps' inputs, outputs, params or metrics changed, and steps only in one run.\n"},
+      {"du", &Du, 0, 0, {{"json", false}},
+       "mlops du [--json]\n"
+       "  Content store size by the step that produced each value; \"(unknown)\" for values\n"
+       "  no recorded execution output.\n"},
+      {"gc", &Gc, 0, 0, {{"max-size", true}, {"dry-run", false}, {"json", false}},
+       "mlops gc --max-size SIZE [--dry-run] [--json]\n"
+       "  Evicts least recently used values until the store holds at most SIZE, never a\n"
+       "  pinned one (see `mlops pin`). SIZE: 1024, 500M, 10G, 1.5GiB (K/M/G/T and KiB/... are\n"
+       "  powers of 1024; KB/MB/GB/TB of 1000). --dry-run reports without deleting.\n"},
+      {"cat", &Cat, 1, 1, {},
+       "mlops cat <DIGEST-PREFIX>\n"
+       "  The raw stored bytes of a value (its canonical encoding), verified, to stdout.\n"},
+      {"pin", &Pin, 1, -1, {},
+       "mlops pin <DIGEST-PREFIX>...\n"
+       "  Adds digests to the workspace's pin list (<workspace>/pins): gc never evicts them.\n"},
+      {"unpin", &Unpin, 1, -1, {},
+       "mlops unpin <DIGEST-PREFIX>...\n"
+       "  Removes digests (prefixes of pinned digests) from the pin list.\n"},
+      {"pins", &Pins, 0, 0, {{"json", false}},
+       "mlops pins [--json]\n"
+       "  The pinned digests, and whether each is still stored.\n"},
+  };
+  return *commands;
+}
+
+constexpr char kCommonUsage[] =
+    "\nCommon flags:\n"
+    "  --workspace DIR   the workspace (default: $MLOPS_WORKSPACE, else .mlops in the\n"
+    "                    current directory; under `bazel run`, where the command was typed)\n"
+    "  --help            this help\n";
+
+std::string MainUsage() {
+  std::string s =
+      "usage: mlops [--workspace DIR] <command> [args]\n"
+      "Looks at what programs recorded in an mlops workspace: runs, lineage, the cache.\n\n"
+      "Commands:\n";
+  for (const Command& c : Commands()) absl::StrAppend(&s, "  ", c.usage);
+  absl::StrAppend(&s, kCommonUsage,
+                  "\nExit codes: 0 success, 1 the operation failed, 2 bad usage.\n"
+                  "`mlops <command> --help` shows one command.\n");
+  return s;
+}
+
+int UsageFailure(const std::string& message, const std::string& usage) {
+  std::fprintf(stderr, "mlops: %s\n\n%s", message.c_str(), usage.c_str());
+  return 2;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> rest(argv + 1, argv + argc);
+  // Flags before the command: --workspace and --help.
+  std::vector<std::string> leading;
+  while (!rest.empty() && rest[0].rfind("--", 0) == 0) {
+    leading.push_back(rest[0]);
+    rest.erase(rest.begin());
+    if (leading.back() == "--workspace" && !rest.empty()) {
+      leading.push_back(rest[0]);
+      rest.erase(rest.begin());
+    }
+  }
+  const absl::StatusOr<Args> global =
+      ParseArgs(leading, {{"workspace", true}, {"help", false}});
+  if (!global.ok()) return UsageFailure(std::string(global.status().message()), MainUsage());
+  if (rest.empty()) {
+    if (global->has("help")) {
+      std::fputs(MainUsage().c_str(), stdout);
+      return 0;
+    }
+    return UsageFailure("no command given", MainUsage());
+  }
+  const std::string name = rest[0];
+  rest.erase(rest.begin());
+  if (name == "help") {
+    std::fputs(MainUsage().c_str(), stdout);
+    return 0;
+  }
+  const Command* command = nullptr;
+  for (const Command& c : Commands()) {
+    if (name == c.name) command = &c;
+  }
+  if (command == nullptr) return UsageFailure("unknown command \"" + name + "\"", MainUsage());
+  const std::string usage = absl::StrCat("usage: ", command->usage, kCommonUsage);
+
+  std::vector<FlagSpec> flags = command->flags;
+  flags.push_back({"workspace", true});
+  flags.push_back({"help", false});
+  absl::StatusOr<Args> args = ParseArgs(rest, flags);
+  if (!args.ok()) return UsageFailure(std::string(args.status().message()), usage);
+  if (args->has("help") || global->has("help")) {
+    std::fputs(usage.c_str(), stdout);
+    return 0;
+  }
+  const int n = static_cast<int>(args->positional.size());
+  if (n < command->min_args || (command->max_args >= 0 && n > command->max_args)) {
+    return UsageFailure(absl::StrCat(name, " takes ",
+                                     command->min_args == command->max_args
+                                         ? absl::StrCat(command->min_args)
+                                         : absl::StrCat("at least ", command->min_args),
+                                     " argument", command->min_args == 1 ? "" : "s", ", not ", n),
+                        usage);
+  }
+  std::string workspace = args->value("workspace", global->value("workspace"));
+  workspace = workspace.empty() ? Workspace::DefaultDir() : UserPath(workspace);
+
+  const absl::Status s = command->run(*args, workspace);
+  if (std::fflush(stdout) != 0 && s.ok()) {
+    std::fprintf(stderr, "mlops %s: cannot write to standard output\n", name.c_str());
+    return 1;
+  }
+  if (s.ok()) return 0;
+  if (IsUsageError(s)) return UsageFailure(std::string(s.message()), usage);
+  std::fprintf(stderr, "mlops %s: %s\n", name.c_str(), std::string(s.message()).c_str());
+  return 1;
+}
+
+}  // namespace
+
+absl::Status Print(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    return absl::UnavailableError("cannot write to standard output");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace cli
+}  // namespace mlops
+
+int main(int argc, char** argv) { return mlops::cli::Main(argc, argv); }

@@ -1,0 +1,55 @@
+// tools/records.h — lineage records (runs, executions, artifacts) as the command line
+// prints them: JSON objects of the documented schema (tools/README.md) and aligned text.
+//
+// Thread safety: pure functions.
+#ifndef TOOLS_RECORDS_H_
+#define TOOLS_RECORDS_H_
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "mlops/lineage/lineage.pb.h"
+#include "tools/json_writer.h"
+
+namespace mlops {
+namespace cli {
+
+absl::Time ToTime(const google::protobuf::Timestamp& t);
+// end - start; negative when the end is unset (still running, or the process died).
+absl::Duration DurationOf(const google::protobuf::Timestamp& start,
+                          const google::protobuf::Timestamp& end);
+
+// "SUCCEEDED", "CACHED", ... (the enum names; "STATUS_UNKNOWN" for values not known).
+std::string StatusName(Run::Status s);
+std::string StatusName(Execution::Status s);
+
+// What a run's executions were: how many, how many from the cache, how many failed.
+struct RunCounts {
+  int64_t executions = 0;
+  int64_t hits = 0;
+  int64_t failed = 0;
+};
+RunCounts CountExecutions(const std::vector<Execution>& executions);
+
+// JSON objects (see tools/README.md for the fields).
+void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
+                  bool with_environment);
+void WriteExecutionJson(JsonWriter& w, const Execution& e);
+void WriteArtifactRefJson(JsonWriter& w, const ArtifactRef& ref);
+// A string → string map, keys in sorted order (proto maps have none).
+void WriteParamsJson(JsonWriter& w, const google::protobuf::Map<std::string, std::string>& m);
+void WriteMetricsJson(JsonWriter& w, const google::protobuf::Map<std::string, double>& m);
+
+// Prints `rows` with each column padded to its widest cell (two spaces between columns, the
+// last column not padded).
+void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace cli
+}  // namespace mlops
+
+#endif  // TOOLS_RECORDS_H_
