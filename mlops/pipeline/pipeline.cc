@@ -133,7 +133,7 @@ absl::StatusOr<RunResult> Pipeline::Run(Workspace& workspace, const std::vector<
   for (const NodeRef& t : targets) {
     if (t.pipeline_id() != id_ || t.node() < 0 || t.node() >= size()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("a target of pipeline '", name_, "' is a handle of another pipeline"));
+          absl::StrCat("a target of pipeline '", name_, "' is a handle of another pipeline (or an unset one)"));
     }
     needed[static_cast<size_t>(t.node())] = target[static_cast<size_t>(t.node())] = 1;
   }

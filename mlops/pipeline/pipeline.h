@@ -67,6 +67,8 @@ struct Access;
 // One output of one node of one pipeline, untyped: what Run takes as a target.
 class NodeRef {
  public:
+  // An unset reference, which belongs to no pipeline (Add and Run reject it).
+  NodeRef() = default;
   int node() const { return node_; }      // the node's index in its pipeline (add order)
   int output() const { return output_; }  // which of the node's outputs
   uint64_t pipeline_id() const { return pipeline_id_; }
@@ -76,18 +78,20 @@ class NodeRef {
       : pipeline_id_(pipeline_id), node_(node), output_(output) {}
 
  private:
-  uint64_t pipeline_id_;
-  int node_;
-  int output_;
+  uint64_t pipeline_id_ = 0;
+  int node_ = -1;
+  int output_ = 0;
 };
 
 // A typed handle to one output of a node, returned by Pipeline::Add. It may be passed to
 // later nodes of the same pipeline wherever their step takes a T, used as a Run target,
 // and given to RunResult::Get. Copyable; it stays valid as long as its Pipeline does.
+// A default-constructed Handle is unset: it belongs to no pipeline.
 template <typename T>
 class Handle : public NodeRef {
  public:
   using Type = T;
+  Handle() = default;
 
  private:
   friend struct pipeline_internal::Access;

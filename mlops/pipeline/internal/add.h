@@ -56,9 +56,9 @@ absl::Status DescribeInput(const Pipeline& p, size_t index, Arg&& arg, InputSpec
   in->described.name = absl::StrCat("arg", index);
   using B = call_internal::Bare<Arg>;
   if constexpr (IsHandle<B>::value) {
-    if (arg.pipeline_id() != Access::Id(p) || arg.node() >= Access::Size(p)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input ", in->described.name, " is a handle of another pipeline"));
+    if (arg.pipeline_id() != Access::Id(p) || arg.node() < 0 || arg.node() >= Access::Size(p)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", in->described.name, " is a handle of another pipeline (or an unset one)"));
     }
     in->kind = InputSpec::Kind::kUpstream;
     in->node = arg.node();
