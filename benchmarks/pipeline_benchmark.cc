@@ -75,8 +75,9 @@ Chains& AllHitsPipeline() {
     nodes.reserve(static_cast<size_t>(kNodes));
     for (int i = 0; i < kNodes; ++i) {
       const std::string name = absl::StrCat("n", i);
-      nodes.push_back(i < kChains ? c->pipeline.Add(name, kStart, i)
-                                  : c->pipeline.Add(name, kBump, nodes[static_cast<size_t>(i - kChains)], i));
+      nodes.push_back(
+          i < kChains ? c->pipeline.Add(name, kStart, i)
+                      : c->pipeline.Add(name, kBump, nodes[static_cast<size_t>(i - kChains)], i));
     }
     for (int64_t i = std::max<int64_t>(0, kNodes - kChains); i < kNodes; ++i) {
       c->targets.push_back(nodes[static_cast<size_t>(i)]);
@@ -98,8 +99,9 @@ void BM_PlainCalls(benchmark::State& state) {
       benchmark::DoNotOptimize(v);
     }
   }
-  state.counters["s_per_node"] = benchmark::Counter(
-      static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["s_per_node"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate |
+                                                     benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_PlainCalls)->Arg(kNodes)->UseRealTime();
 

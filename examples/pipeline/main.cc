@@ -33,7 +33,8 @@
 ABSL_FLAG(std::string, workspace, ".mlops",
           "workspace directory (relative paths are taken from where the command runs)");
 ABSL_FLAG(std::string, data, "", "the CSV (default: the bundled breast_cancer.csv)");
-ABSL_FLAG(std::vector<std::string>, learning_rates, std::vector<std::string>({"0.03", "0.1", "0.3"}),
+ABSL_FLAG(std::vector<std::string>, learning_rates,
+          std::vector<std::string>({"0.03", "0.1", "0.3"}),
           "one model per learning rate, trained in parallel");
 ABSL_FLAG(int32_t, epochs, 300, "passes over the training set");
 ABSL_FLAG(double, l2, 0.001, "L2 regularization strength");

@@ -15,7 +15,8 @@ namespace {
 std::atomic<uint64_t> next_pipeline_id{1};
 
 std::string Quoted(absl::string_view s) {
-  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}), "\"");
+  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}),
+                      "\"");
 }
 
 }  // namespace
@@ -92,8 +93,7 @@ void Pipeline::AddNode(pipeline_internal::NodeSpec node) {
     if (in.kind == pipeline_internal::InputSpec::Kind::kUpstream) node.upstream.push_back(in.node);
   }
   std::sort(node.upstream.begin(), node.upstream.end());
-  node.upstream.erase(std::unique(node.upstream.begin(), node.upstream.end()),
-                      node.upstream.end());
+  node.upstream.erase(std::unique(node.upstream.begin(), node.upstream.end()), node.upstream.end());
   nodes_.push_back(std::move(node));
 }
 
@@ -124,16 +124,16 @@ absl::StatusOr<RunResult> Pipeline::Run(Workspace& workspace, const std::vector<
     return absl::InvalidArgumentError(absl::StrCat("pipeline '", name_, "': no targets to run"));
   }
   if (options.parallelism < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("parallelism must be >= 0 (0: one thread per core), got ", options.parallelism));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "parallelism must be >= 0 (0: one thread per core), got ", options.parallelism));
   }
   // The needed nodes: the targets and everything upstream (handles only point backwards,
   // so one backwards sweep finds them all).
   std::vector<char> needed(nodes_.size(), 0), target(nodes_.size(), 0);
   for (const NodeRef& t : targets) {
     if (t.pipeline_id() != id_ || t.node() < 0 || t.node() >= size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a target of pipeline '", name_, "' is a handle of another pipeline (or an unset one)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a target of pipeline '", name_, "' is a handle of another pipeline (or an unset one)"));
     }
     needed[static_cast<size_t>(t.node())] = target[static_cast<size_t>(t.node())] = 1;
   }
@@ -178,8 +178,9 @@ absl::StatusOr<RunResult> Pipeline::Run(Workspace& workspace, const std::vector<
 }
 
 std::string Pipeline::ToDot(const RunResult* last) const {
-  std::string dot = absl::StrCat("digraph ", Quoted(name_), " {\n  rankdir=LR;\n",
-                                 "  node [shape=box, style=\"rounded,filled\", fillcolor=white];\n");
+  std::string dot =
+      absl::StrCat("digraph ", Quoted(name_), " {\n  rankdir=LR;\n",
+                   "  node [shape=box, style=\"rounded,filled\", fillcolor=white];\n");
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const pipeline_internal::NodeSpec& n = nodes_[i];
     std::string label = n.name;

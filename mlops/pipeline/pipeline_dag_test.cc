@@ -67,7 +67,9 @@ void RunRandomDag(uint32_t seed, int parallelism) {
     for (int d : deps) sum += expected[static_cast<size_t>(d)];
     expected.push_back((id + 1) * 1000003 + sum % 1000000007);
     const std::string name = absl::StrCat("n", id);
-    const auto h = [&](int k) { return handles[static_cast<size_t>(deps[static_cast<size_t>(k)])]; };
+    const auto h = [&](int k) {
+      return handles[static_cast<size_t>(deps[static_cast<size_t>(k)])];
+    };
     switch (n) {
       case 0: handles.push_back(p.Add(name, kNode0, id)); break;
       case 1: handles.push_back(p.Add(name, kNode1, id, h(0))); break;

@@ -22,7 +22,8 @@ const auto kInc = MakeStep("inc", 1, [](int x) { return x + 1; });
 const auto kFail = MakeStep("fail", 1, [](int x) -> absl::StatusOr<int> {
   return absl::FailedPreconditionError("x is " + std::to_string(x));
 });
-const auto kThrow = MakeStep("throw", 1, [](int x) -> int { throw std::runtime_error(std::to_string(x)); });
+const auto kThrow =
+    MakeStep("throw", 1, [](int x) -> int { throw std::runtime_error(std::to_string(x)); });
 const auto kAdd = MakeStep("add", 1, [](int a, int b) { return a + b; });
 
 std::set<std::string> StepsWithStatus(Workspace& ws, Execution::Status status) {
@@ -115,8 +116,7 @@ TEST(PipelineFailureTest, FailFastStartsNothingAfterAFailure) {
   EXPECT_EQ(r->node("bad")->status.code(), absl::StatusCode::kUnknown);
   EXPECT_NE(r->node("bad")->status.message().find("threw"), std::string::npos);
   EXPECT_EQ(r->node("good")->status.code(), absl::StatusCode::kCancelled);
-  EXPECT_NE(r->node("good")->status.message().find("after node 'bad' failed"),
-            std::string::npos)
+  EXPECT_NE(r->node("good")->status.message().find("after node 'bad' failed"), std::string::npos)
       << r->node("good")->status;
   EXPECT_EQ(r->node("good2")->status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(r->node("after_bad")->status.code(), absl::StatusCode::kUnknown);
@@ -133,7 +133,8 @@ TEST(PipelineFailureTest, FailFastStartsNothingAfterAFailure) {
 
 TEST(PipelineFailureTest, UnreadableInputFileFailsTheNodeBeforeItRuns) {
   auto ws = *Workspace::InMemory();
-  const auto size = MakeStep("size", 1, [](const File& f) { return static_cast<int>(f.path().size()); });
+  const auto size =
+      MakeStep("size", 1, [](const File& f) { return static_cast<int>(f.path().size()); });
   Pipeline p("files");
   auto s = p.Add("size", size, File(::testing::TempDir() + "/no/such/file"));
   auto next = p.Add("next", kInc, s);
@@ -154,7 +155,8 @@ TEST(PipelineFailureTest, ManyFailuresInParallelEachNamed) {
   std::vector<NodeRef> targets;
   for (int i = 0; i < 50; ++i) {
     auto c = p.Add("c" + std::to_string(i), kConst, i);
-    auto f = (i % 3 == 0) ? p.Add("f" + std::to_string(i), kFail, c) : p.Add("f" + std::to_string(i), kInc, c);
+    auto f = (i % 3 == 0) ? p.Add("f" + std::to_string(i), kFail, c)
+                          : p.Add("f" + std::to_string(i), kInc, c);
     targets.push_back(p.Add("t" + std::to_string(i), kAdd, f, 1000 + i));  // keys all distinct
   }
   RunOptions options;
@@ -165,8 +167,9 @@ TEST(PipelineFailureTest, ManyFailuresInParallelEachNamed) {
   EXPECT_EQ(r->skipped(), 17);
   EXPECT_EQ(r->ran(), 150 - 34);
   for (int i = 0; i < 50; i += 3) {
-    EXPECT_NE(r->node("t" + std::to_string(i))->status.message().find(
-                  "upstream node 'f" + std::to_string(i) + "' failed"),
+    EXPECT_NE(r->node("t" + std::to_string(i))
+                  ->status.message()
+                  .find("upstream node 'f" + std::to_string(i) + "' failed"),
               std::string::npos);
   }
 }

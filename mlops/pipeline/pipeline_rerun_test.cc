@@ -144,8 +144,8 @@ Ran RunOnce(const std::string& dir, const Config& c) {
 }
 
 using Names = std::set<std::string>;
-const Names kAll = {"read_n", "range", "left", "read_offset", "widen",
-                    "right", "left_sum", "right_sum", "total"};
+const Names kAll = {"read_n", "range",    "left",      "read_offset", "widen",
+                    "right",  "left_sum", "right_sum", "total"};
 
 Names Except(const Names& all, const Names& minus) {
   Names out;
@@ -195,9 +195,8 @@ TEST(PipelineRerunTest, FullyCachedRunDecodesOnlyTargetsAndHashesNothing) {
   const auto make = MakeStep("make", 1, [](int x) { return Counted{x}; });
   const auto inc = MakeStep("inc", 1, [](const Counted& c) { return Counted{c.v + 1}; });
   const auto dec = MakeStep("dec", 1, [](const Counted& c) { return Counted{c.v - 1}; });
-  const auto both = MakeStep("both", 1, [](const Counted& a, const Counted& b) {
-    return Counted{a.v * 100 + b.v};
-  });
+  const auto both = MakeStep(
+      "both", 1, [](const Counted& a, const Counted& b) { return Counted{a.v * 100 + b.v}; });
   Pipeline p("counted");
   auto a = p.Add("a", make, 1);
   auto b = p.Add("b", inc, a);
@@ -273,7 +272,8 @@ TEST(PipelineRerunTest, UnreadableValuesAreRecomputedNeverReturned) {
     ASSERT_TRUE(exec.ok());
     EXPECT_EQ(exec->status(), Execution::SUCCEEDED);
   }
-  EXPECT_EQ(test::Slurp(BlobPath(dir, digest["range"])), Encode(std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(test::Slurp(BlobPath(dir, digest["range"])),
+            Encode(std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 
   // An upstream value is missing: its node misses and runs again; what depends on it hits
   // (the same value, the same keys).

@@ -293,7 +293,8 @@ TEST(PipelineTest, ReportsProgressUpToTheTotal) {
   Pipeline p("progress");
   auto range = p.Add("range", kRange, 3);
   std::vector<Handle<std::vector<int>>> leaves;
-  for (int k = 0; k < 20; ++k) leaves.push_back(p.Add("scale" + std::to_string(k), kScale, range, k));
+  for (int k = 0; k < 20; ++k)
+    leaves.push_back(p.Add("scale" + std::to_string(k), kScale, range, k));
   std::vector<NodeRef> targets(leaves.begin(), leaves.end());
   for (int round = 0; round < 2; ++round) {
     std::vector<RunProgress> seen;

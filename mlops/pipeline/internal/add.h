@@ -28,9 +28,9 @@ struct IsHandle<Handle<T>> : std::true_type {};
 // Whether an input of type Arg may be passed for a parameter of type Param: a Handle<Param>,
 // or (any other handle excepted) a value that fits as in Workspace::Call.
 template <typename Param, typename Arg>
-inline constexpr bool kInputFits =
-    std::is_same_v<call_internal::Bare<Arg>, Handle<Param>> ||
-    (!IsHandle<call_internal::Bare<Arg>>::value && call_internal::kArgFits<Param, Arg>);
+inline constexpr bool kInputFits = std::is_same_v<call_internal::Bare<Arg>, Handle<Param>> ||
+                                   (!IsHandle<call_internal::Bare<Arg>>::value &&
+                                    call_internal::kArgFits<Param, Arg>);
 
 // A parameter seen through a pointer, shaped like call_internal::ArgHolder for Invoke.
 template <typename Param>
@@ -107,7 +107,8 @@ Invoker MakeInvoker(const S& step, std::index_sequence<I...>) {
     const std::tuple<Ref<std::tuple_element_t<I, Params>>...> refs(
         Ref<std::tuple_element_t<I, Params>>{
             static_cast<const std::tuple_element_t<I, Params>*>(inputs[I])}...);
-    absl::StatusOr<Output> out = call_internal::Invoke(step, ctx, refs, std::index_sequence<I...>{});
+    absl::StatusOr<Output> out =
+        call_internal::Invoke(step, ctx, refs, std::index_sequence<I...>{});
     if (!out.ok()) return out.status();
     std::vector<std::string> encoded = call_internal::EncodeOutputs(*out);
     if constexpr (call_internal::Outputs<Output>::kTuple) {
@@ -128,8 +129,8 @@ Invoker MakeInvoker(const S& step, std::index_sequence<I...>) {
 template <typename Output, size_t... O>
 auto MakeHandles(uint64_t pipeline, int node, std::index_sequence<O...>) {
   if constexpr (call_internal::Outputs<Output>::kTuple) {
-    return std::make_tuple(
-        Access::MakeHandle<std::tuple_element_t<O, Output>>(pipeline, node, static_cast<int>(O))...);
+    return std::make_tuple(Access::MakeHandle<std::tuple_element_t<O, Output>>(
+        pipeline, node, static_cast<int>(O))...);
   } else {
     return Access::MakeHandle<Output>(pipeline, node, 0);
   }
@@ -172,9 +173,9 @@ auto AddImpl(Pipeline& p, std::string name, const S& step, std::index_sequence<I
   if (status.ok()) {
     Access::Add(p, std::move(node));
   } else {
-    Access::Fail(p, absl::Status(status.code(), absl::StrCat("node '", node.name, "' (step '",
-                                                             node.step_name,
-                                                             "'): ", status.message())));
+    Access::Fail(
+        p, absl::Status(status.code(), absl::StrCat("node '", node.name, "' (step '",
+                                                    node.step_name, "'): ", status.message())));
     node.inputs.clear();  // keep the graph well formed: the node has no inputs
     Access::Add(p, std::move(node));
   }
@@ -202,7 +203,8 @@ absl::StatusOr<Stored<T>> RunResult::Get(const Handle<T>& handle) const {
   const size_t out = static_cast<size_t>(handle.output());
   if (out >= values.size() || values[out] == nullptr) {
     return absl::FailedPreconditionError(
-        absl::StrCat("node '", node->name, "' was not a target of the run: its value was not "
+        absl::StrCat("node '", node->name,
+                     "' was not a target of the run: its value was not "
                      "loaded (run it as a target to get its value)"));
   }
   Stored<T> stored(std::static_pointer_cast<const T>(values[out]), node->digests[out],

@@ -10,7 +10,9 @@ namespace mlops {
 namespace pipeline_internal {
 
 TerminalProgress::TerminalProgress(std::string pipeline_name, bool enabled)
-    : name_(std::move(pipeline_name)), enabled_(enabled), start_(Clock::now()),
+    : name_(std::move(pipeline_name)),
+      enabled_(enabled),
+      start_(Clock::now()),
       last_draw_(start_) {}
 
 TerminalProgress::~TerminalProgress() {

@@ -107,9 +107,9 @@ class PipelineRun {
           absl::StrCat("node '", result.name, "' not run: the run stopped (fail-fast) after node '",
                        root.name, "' failed"));
     } else {
-      result.status = Prefixed(root.status, absl::StrCat("node '", result.name,
-                                                         "' not run: upstream node '",
-                                                         root.name, "' failed: "));
+      result.status =
+          Prefixed(root.status, absl::StrCat("node '", result.name, "' not run: upstream node '",
+                                             root.name, "' failed: "));
     }
   }
 
@@ -200,10 +200,9 @@ class PipelineRun {
       if (in.kind == InputSpec::Kind::kUpstream) {
         absl::StatusOr<Value> v = Input(in.node, in.output);
         if (!v.ok()) {
-          return Prefixed(v.status(), absl::StrCat("cannot get input ", in.described.name,
-                                                   " from node '",
-                                                   nodes_[static_cast<size_t>(in.node)].name,
-                                                   "': "));
+          return Prefixed(v.status(),
+                          absl::StrCat("cannot get input ", in.described.name, " from node '",
+                                       nodes_[static_cast<size_t>(in.node)].name, "': "));
         }
         held[j] = *std::move(v);
       } else {

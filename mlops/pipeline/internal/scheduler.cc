@@ -85,7 +85,9 @@ class Scheduler {
       --remaining_;
       for (int i = user_begin_[done.task]; i < user_begin_[done.task + 1]; ++i) {
         const int u = users_[static_cast<size_t>(i)];
-        if (done.root >= 0 && blocked_by_[u].root < 0) blocked_by_[u] = {u, done.root, done.cancelled};
+        if (done.root >= 0 && blocked_by_[u].root < 0) {
+          blocked_by_[u] = {u, done.root, done.cancelled};
+        }
         if (--pending_[u] != 0) continue;
         if (blocked_by_[u].root >= 0) {
           cb_.skip(u, blocked_by_[u].root, blocked_by_[u].cancelled);
@@ -115,15 +117,15 @@ class Scheduler {
 
   std::mutex mu_;
   std::condition_variable ready_cv_;
-  std::vector<int> ready_;       // guarded by mu_
-  std::vector<int> pending_;     // guarded by mu_: unfinished dependencies per task
-  std::vector<Skipped> blocked_by_;     // guarded by mu_: why a task cannot run (root -1: it can)
+  std::vector<int> ready_;             // guarded by mu_
+  std::vector<int> pending_;           // guarded by mu_: unfinished dependencies per task
+  std::vector<Skipped> blocked_by_;    // guarded by mu_: why a task cannot run (root -1: it can)
   std::vector<Skipped> finish_stack_;  // guarded by mu_
-  int64_t remaining_ = 0;        // guarded by mu_
-  int64_t running_ = 0;          // guarded by mu_
-  int64_t hits_ = 0;             // guarded by mu_
-  bool stopped_ = false;         // guarded by mu_
-  int stop_root_ = -1;           // guarded by mu_
+  int64_t remaining_ = 0;              // guarded by mu_
+  int64_t running_ = 0;                // guarded by mu_
+  int64_t hits_ = 0;                   // guarded by mu_
+  bool stopped_ = false;               // guarded by mu_
+  int stop_root_ = -1;                 // guarded by mu_
 
   std::mutex progress_mu_;
   int64_t reported_ = 0;  // guarded by progress_mu_
