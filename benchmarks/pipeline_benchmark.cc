@@ -6,6 +6,11 @@
 //                                 Goal: <= 10 us per node (the s_per_node counter).
 //   BM_PipelineAllHitsFromDisk/N  the same with no memory tier: every action record is read
 //                                 from disk, as in a fresh process.
+//   BM_PipelineAllHitsNoLineage/N the same as AllHits in read-only mode, which records no
+//                                 lineage: scheduling and cache lookups alone. (Each recorded
+//                                 execution costs the SQLite lineage store ~19 us of its
+//                                 writer's time, see sqlite_lineage_store.h, which bounds the
+//                                 recorded variants' wall time.)
 //   BM_PipelineParallel/P         16 independent CPU-bound nodes, recomputed every time
 //                                 (force mode), with P threads. Goal: P=2 >= 1.8x P=1 on 2
 //                                 cores.
@@ -105,10 +110,12 @@ void BM_PlainCalls(benchmark::State& state) {
 }
 BENCHMARK(BM_PlainCalls)->Arg(kNodes)->UseRealTime();
 
-void AllHits(benchmark::State& state, mlops::Workspace& ws) {
+void AllHits(benchmark::State& state, mlops::Workspace& ws,
+             mlops::CacheMode mode = mlops::CacheMode::kNormal) {
   Chains& c = AllHitsPipeline();
   mlops::RunOptions options;
   options.show_progress = false;
+  options.mode = mode;
   for (auto _ : state) {
     absl::StatusOr<mlops::RunResult> r = c.pipeline.Run(ws, c.targets, options);
     if (!r.ok() || r->hits() != kNodes) {
@@ -130,6 +137,11 @@ void BM_PipelineAllHitsFromDisk(benchmark::State& state) {
   AllHits(state, Ws(0));
 }
 BENCHMARK(BM_PipelineAllHitsFromDisk)->Arg(kNodes)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_PipelineAllHitsNoLineage(benchmark::State& state) {
+  AllHits(state, Ws(), mlops::CacheMode::kReadOnly);
+}
+BENCHMARK(BM_PipelineAllHitsNoLineage)->Arg(kNodes)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // CPU-bound: kWork steps of a 64-bit LCG.
 uint64_t Churn(int seed) {
@@ -169,6 +181,8 @@ int main(int argc, char** argv) {
       {
           {"BM_PipelineAllHits/" + n + "/real_time", "BM_PlainCalls/" + n + "/real_time", "time"},
           {"BM_PipelineAllHitsFromDisk/" + n + "/real_time", "BM_PlainCalls/" + n + "/real_time",
+           "time"},
+          {"BM_PipelineAllHitsNoLineage/" + n + "/real_time", "BM_PlainCalls/" + n + "/real_time",
            "time"},
           {"BM_PipelineParallel/2/real_time", "BM_PipelineParallel/1/real_time", "time"},
       });
