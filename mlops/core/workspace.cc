@@ -209,7 +209,7 @@ void Workspace::Remember(const Digest& key, std::shared_ptr<const MemoryEntry> e
 }
 
 absl::StatusOr<std::shared_ptr<const Workspace::MemoryEntry>> Workspace::Lookup(
-    const Digest& key) {
+    const Digest& key, bool load) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = memory_.find(key);
@@ -225,6 +225,10 @@ absl::StatusOr<std::shared_ptr<const Workspace::MemoryEntry>> Workspace::Lookup(
     return result.status();
   }
   auto entry = std::make_shared<MemoryEntry>();
+  if (!load) {  // digests only: ActionCache::Get has checked that every output is present
+    entry->result = *std::move(result);
+    return std::shared_ptr<const MemoryEntry>(std::move(entry));
+  }
   for (const OutputRef& out : result->outputs()) {
     absl::StatusOr<Blob> blob = store_->Get(*Digest::FromHex(out.digest()));
     if (!blob.ok()) {
@@ -249,11 +253,11 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
     ActionOutcome outcome;
     outcome.action_key = key;
     outcome.cache_hit = true;
-    for (size_t i = 0; i < entry.blobs.size(); ++i) {
-      const OutputRef& out = entry.result.outputs(static_cast<int>(i));
+    for (int i = 0; i < entry.result.outputs_size(); ++i) {
+      const OutputRef& out = entry.result.outputs(i);
       outcome.digests.push_back(*Digest::FromHex(out.digest()));
       outcome.sizes.push_back(out.size());
-      outcome.bytes.push_back(entry.blobs[i]);
+      if (request.load_outputs) outcome.bytes.push_back(entry.blobs[static_cast<size_t>(i)]);
     }
     if (request.mode != CacheMode::kReadOnly) {
       Execution exec = NewExecution(request, key);
@@ -280,7 +284,8 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
   };
 
   if (request.mode != CacheMode::kForce) {
-    absl::StatusOr<std::shared_ptr<const MemoryEntry>> cached = Lookup(key);
+    absl::StatusOr<std::shared_ptr<const MemoryEntry>> cached =
+        Lookup(key, request.load_outputs);
     if (cached.ok()) {
       if (request.mode != CacheMode::kVerify) return hit(**cached);
       return Compute(request, key, runner, cached->get(), nullptr);

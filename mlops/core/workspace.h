@@ -102,6 +102,11 @@ struct ActionRequest {
   std::vector<std::string> output_types;
   std::string output_signature;
   CacheMode mode = CacheMode::kNormal;
+  // When false, a cache hit returns the outputs' digests and sizes but leaves
+  // ActionOutcome::bytes empty, and reads no value from the content store (the action
+  // cache still checks that every output is present). Pipelines use this for nodes whose
+  // values nobody needs. A computed result always carries its bytes.
+  bool load_outputs = true;
 };
 
 // What the engine returns: the outputs' digests and bytes, and whether they were cached.
@@ -111,7 +116,7 @@ struct ActionOutcome {
   int64_t execution_id = 0;
   std::vector<Digest> digests;
   std::vector<int64_t> sizes;
-  // The encoded outputs.
+  // The encoded outputs; empty for a hit of a request with load_outputs == false.
   std::vector<std::shared_ptr<const Blob>> bytes;
 };
 
@@ -182,8 +187,9 @@ class Workspace {
   absl::Status Begin(std::unique_ptr<ContentStore> store, std::unique_ptr<ActionCache> cache,
                      std::unique_ptr<LineageStore> lineage);
 
-  // Cached outputs for `key` (memory tier, then disk), or NOT_FOUND.
-  absl::StatusOr<std::shared_ptr<const MemoryEntry>> Lookup(const Digest& key);
+  // Cached outputs for `key` (memory tier, then disk), or NOT_FOUND. Unless `load`, a disk
+  // hit reads no value: the entry has the result but no blobs (and is not remembered).
+  absl::StatusOr<std::shared_ptr<const MemoryEntry>> Lookup(const Digest& key, bool load = true);
   void Remember(const Digest& key, std::shared_ptr<const MemoryEntry> entry);
   // Runs the step and stores its result (unless `cached`, in verify mode: then compares).
   // Sets `*stored` (if not null) to the stored outputs.
