@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -82,33 +81,6 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
   }
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
-}
-
-absl::Status WriteNewFile(const std::string& path, absl::string_view data, bool sync) {
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  ScopedFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644));
-  if (!fd.valid()) {
-    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-      return absl::UnimplementedError(absl::StrCat("no unnamed files (O_TMPFILE) in ", dir));
-    }
-    return PosixError(errno, "create an unnamed file in", dir);
-  }
-  absl::Status status = WriteAll(fd.get(), data, path);
-  if (status.ok() && sync && ::fsync(fd.get()) != 0) status = PosixError(errno, "fsync", path);
-  if (!status.ok()) return status;
-  // Unprivileged processes name an unnamed file through /proc (AT_EMPTY_PATH would need
-  // CAP_DAC_READ_SEARCH).
-  char self[64];
-  std::snprintf(self, sizeof(self), "/proc/self/fd/%d", fd.get());
-  if (::linkat(AT_FDCWD, self, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
-    if (errno == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " exists"));
-    if (errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) {
-      return absl::UnimplementedError("cannot name unnamed files: /proc is not mounted");
-    }
-    return PosixError(errno, "link", path);
-  }
-  return absl::OkStatus();
 }
 
 uint64_t RandomU64() {

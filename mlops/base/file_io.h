@@ -55,15 +55,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view data,
                                  bool sync = false);
 
-// Writes `data` to a new file at `path` only if nothing is there yet, without a temporary
-// name: the bytes go to an unnamed file in path's directory (O_TMPFILE), which is fsync'ed
-// when `sync` is true and then linked as `path`. Readers see no file or the whole file; a
-// crash leaves nothing behind (the kernel frees an unnamed file). Returns
-// ALREADY_EXISTS if `path` exists (its contents are left alone), UNIMPLEMENTED if the
-// filesystem (or a missing /proc) does not support this (use WriteFileAtomically then),
-// NOT_FOUND if the directory is missing; other codes from errno.
-absl::Status WriteNewFile(const std::string& path, absl::string_view data, bool sync = false);
-
 // 64 random bits from the kernel (getrandom), for unique temporary names.
 uint64_t RandomU64();
 

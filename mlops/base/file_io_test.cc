@@ -49,12 +49,6 @@ using ::testing::HasSubstr;
 
 // Deterministic, non-repeating-looking bytes (a 64-bit LCG), so that misplaced or dropped
 // chunks change the content.
-mode_t CurrentUmask() {
-  const mode_t mask = ::umask(022);
-  ::umask(mask);
-  return mask;
-}
-
 std::string Pattern(size_t n, uint64_t seed) {
   std::string s(n, '\0');
   uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -394,70 +388,6 @@ TEST_F(FileIoTest, WriteFileAtomicallyReplacesContent) {
   ssize_t n;
   while ((n = ::read(old_reader.get(), buf, sizeof(buf))) > 0) old.append(buf, n);
   EXPECT_TRUE(old == Pattern(10000, 5)) << "the old file was modified in place";
-}
-
-TEST_F(FileIoTest, WriteNewFileCreatesTheWholeFileAndNothingElse) {
-  for (bool sync : {false, true}) {
-    const std::string path = Path(sync ? "synced.bin" : "plain.bin");
-    const std::string data = Pattern(100000, sync ? 7 : 8);
-    const absl::Status s = WriteNewFile(path, data, sync);
-    if (absl::IsUnimplemented(s)) GTEST_SKIP() << "no O_TMPFILE here: " << s;
-    ASSERT_TRUE(s.ok()) << s;
-    EXPECT_TRUE(Slurp(path) == data);
-    struct stat st;
-    ASSERT_EQ(::stat(path.c_str(), &st), 0);
-    EXPECT_EQ(st.st_mode & 0777, 0644 & ~CurrentUmask());
-  }
-  EXPECT_EQ(ListDir(dir_), (std::vector<std::string>{"plain.bin", "synced.bin"}));
-  ASSERT_TRUE(WriteNewFile(Path("empty"), "").ok());
-  EXPECT_EQ(Slurp(Path("empty")), "");
-}
-
-TEST_F(FileIoTest, WriteNewFileLeavesAnExistingFileAlone) {
-  const std::string path = Path("taken");
-  Spit(path, "the first version");
-  const absl::Status s = WriteNewFile(path, "a second version");
-  if (absl::IsUnimplemented(s)) GTEST_SKIP() << "no O_TMPFILE here: " << s;
-  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists) << s;
-  EXPECT_THAT(std::string(s.message()), HasSubstr(path));
-  EXPECT_EQ(Slurp(path), "the first version");
-  EXPECT_EQ(ListDir(dir_), std::vector<std::string>{"taken"});
-}
-
-TEST_F(FileIoTest, WriteNewFileIntoMissingDirectoryIsNotFound) {
-  const std::string path = Path("missing_dir/out.txt");
-  const absl::Status s = WriteNewFile(path, "data");
-  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
-  EXPECT_THAT(std::string(s.message()), HasSubstr("missing_dir"));
-  EXPECT_TRUE(ListDir(dir_).empty());
-}
-
-TEST_F(FileIoTest, WriteNewFileFromManyThreadsCreatesOneWholeVersion) {
-  const std::string path = Path("contested");
-  std::atomic<int> created{0}, existed{0}, other{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      const absl::Status s = WriteNewFile(path, Pattern(50000, t));
-      if (s.ok()) {
-        ++created;
-      } else if (absl::IsAlreadyExists(s)) {
-        ++existed;
-      } else {
-        ++other;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  if (other == 8) GTEST_SKIP() << "no O_TMPFILE here";
-  EXPECT_EQ(created, 1);
-  EXPECT_EQ(existed, 7);
-  EXPECT_EQ(other, 0);
-  const std::string got = Slurp(path);
-  bool whole = false;
-  for (int t = 0; t < 8; ++t) whole = whole || got == Pattern(50000, t);
-  EXPECT_TRUE(whole) << "the file is not one writer's whole content";
-  EXPECT_EQ(ListDir(dir_), std::vector<std::string>{"contested"});
 }
 
 TEST_F(FileIoTest, WriteFileAtomicallyIntoMissingDirectoryFailsAndLeavesNothing) {

@@ -190,21 +190,6 @@ absl::Status ActionCache::Put(const Digest& key, const ActionResult& result) {
     return absl::OkStatus();
   }
   const std::string path = PathOf(key);
-  if (unnamed_files_.load(std::memory_order_relaxed)) {
-    // A new record needs no temporary name: write it unnamed and link it into place.
-    absl::Status s = WriteNewFile(path, sealed, durability_ != Durability::kNone);
-    if (absl::IsNotFound(s)) {  // the shard directory does not exist yet
-      s = MakeDirectories(path.substr(0, path.rfind('/')));
-      if (s.ok()) s = WriteNewFile(path, sealed, durability_ != Durability::kNone);
-    }
-    if (s.ok()) return SyncShard(path);
-    if (absl::IsUnimplemented(s)) {
-      unnamed_files_.store(false, std::memory_order_relaxed);
-    } else if (!absl::IsAlreadyExists(s)) {
-      return s;
-    }
-    // ALREADY_EXISTS: a record to replace; the rename below does that atomically.
-  }
   std::string temp;
   {
     // Random names, retried on EEXIST: equal pids (containers, a restarted process meeting
@@ -236,14 +221,11 @@ absl::Status ActionCache::Put(const Digest& key, const ActionResult& result) {
       return s;
     }
   }
-  return SyncShard(path);
-}
-
-absl::Status ActionCache::SyncShard(const std::string& path) const {
-  if (durability_ != Durability::kSyncFileAndDirectory) return absl::OkStatus();
-  const std::string shard = path.substr(0, path.rfind('/'));
-  ScopedFd d(::open(shard.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!d.valid() || ::fsync(d.get()) != 0) return PosixError(errno, "fsync", shard);
+  if (durability_ == Durability::kSyncFileAndDirectory) {
+    const std::string shard = path.substr(0, path.rfind('/'));
+    ScopedFd d(::open(shard.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d.valid() || ::fsync(d.get()) != 0) return PosixError(errno, "fsync", shard);
+  }
   return absl::OkStatus();
 }
 

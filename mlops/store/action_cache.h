@@ -6,8 +6,8 @@
 // names is still in the content store; anything else is a miss, so an evicted output can
 // never make a step return a partial result.
 //
-// Records are written as the content store writes values (a new one as an unnamed file
-// linked into place, a replacement as a temporary file renamed over the old one), each with a checksum that covers its key, so a torn, corrupt or misplaced record
+// Records are written as the content store writes values (a temporary file renamed into
+// place), each with a checksum that covers its key, so a torn, corrupt or misplaced record
 // is detected: DATA_LOSS once, then it is gone and lookups miss.
 //
 // Example:
@@ -19,7 +19,6 @@
 #ifndef MLOPS_STORE_ACTION_CACHE_H_
 #define MLOPS_STORE_ACTION_CACHE_H_
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,15 +68,11 @@ class ActionCache {
   absl::StatusOr<ActionResult> Unseal(const Digest& key, absl::string_view sealed,
                                       const std::string& where) const;
   std::string PathOf(const Digest& key) const;
-  // fsyncs the directory holding `path` if the durability asks for it.
-  absl::Status SyncShard(const std::string& path) const;
   absl::Status CheckOutputs(const ActionResult& result) const;
 
   const std::string dir_;  // empty: in memory
   ContentStore* const store_;
   const Durability durability_;
-  // Cleared when the filesystem turns out not to support unnamed files (O_TMPFILE).
-  std::atomic<bool> unnamed_files_{true};
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, which
   // then cannot see absl::Mutex synchronize; std::mutex is inlined into our own code.
   mutable std::mutex mu_;

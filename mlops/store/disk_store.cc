@@ -192,27 +192,6 @@ absl::StatusOr<Digest> DiskStore::Put(absl::string_view bytes) {
       static_cast<size_t>(st.st_size) == bytes.size()) {
     return digest;  // already stored (verified when read)
   }
-  if (unnamed_files_.load(std::memory_order_relaxed)) {
-    // The fast way: no temporary name, no rename, nothing to clean up after a crash.
-    const std::string path = PathOf(digest);
-    const bool sync = options_.durability != Durability::kNone;
-    absl::Status s = WriteNewFile(path, bytes, sync);
-    if (absl::IsNotFound(s)) {  // the shard directory was removed by hand
-      s = MakeDirectories(path.substr(0, path.rfind('/')));
-      if (s.ok()) s = WriteNewFile(path, bytes, sync);
-    }
-    if (s.ok() && options_.durability == Durability::kSyncFileAndDirectory) {
-      s = SyncDir(path.substr(0, path.rfind('/')));
-    }
-    if (s.ok()) return digest;
-    if (absl::IsUnimplemented(s)) {
-      unnamed_files_.store(false, std::memory_order_relaxed);
-    } else if (!absl::IsAlreadyExists(s)) {
-      return s;
-    }
-    // ALREADY_EXISTS: a concurrent writer stored it, or a damaged file of the wrong size
-    // sits there; the rename below replaces it either way.
-  }
   int raw_fd = -1;
   std::string temp;
   absl::Status s = CreateTemp(&raw_fd, &temp);

@@ -7,12 +7,10 @@
 //   tmp/                 values being written (each locked by its writer with flock)
 //   quarantine/          entries that failed verification, kept for inspection
 //
-// A Put of a new value writes an unnamed file in its cas/ shard (O_TMPFILE), optionally
-// fsync'ed, and links it under its name; where the filesystem cannot do that, and for
-// streamed writes (NewWriter), the bytes go to a temporary file in tmp/ (same filesystem)
-// that is renamed into cas/. A reader therefore sees a whole value or none, whatever
-// crashes. An unnamed file dies with its writer; a temporary file left by a crashed writer
-// is removed on a later Open once no process holds its lock. Every read re-hashes the value and compares it with its name.
+// A write goes to a temporary file in tmp/ (same filesystem), optionally fsync'ed, and is
+// renamed into cas/; a reader therefore sees a whole value or none, whatever crashes. A
+// temporary file left by a crashed writer is removed on a later Open once no process holds
+// its lock. Every read re-hashes the value and compares it with its name.
 //
 // Last access: a read sets the entry's mtime to now when it is more than a minute old, so
 // garbage collection evicts by (approximately, to the minute) least-recent use.
@@ -27,7 +25,6 @@
 #ifndef MLOPS_STORE_DISK_STORE_H_
 #define MLOPS_STORE_DISK_STORE_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -88,8 +85,6 @@ class DiskStore : public ContentStore {
 
   const std::string dir_;
   const DiskStoreOptions options_;
-  // Cleared when the filesystem turns out not to support unnamed files.
-  std::atomic<bool> unnamed_files_{true};
 };
 
 }  // namespace mlops

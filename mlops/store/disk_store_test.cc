@@ -34,7 +34,6 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "mlops/base/file_io.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/content_store.h"
 #include "mlops/testing/files.h"
@@ -609,23 +608,6 @@ TEST(DiskStoreTest, ARemovedShardDirectoryIsRecreatedByPut) {
   ASSERT_OK_AND_ASSIGN(const Blob blob_b, store->Get(db));
   EXPECT_TRUE(SameBytes(blob_b.view(), b));
   EXPECT_THAT(ListDir(dir + "/tmp"), IsEmpty());
-}
-
-TEST(DiskStoreTest, PutReplacesADamagedEntryOfTheWrongSize) {
-  const std::string dir = FreshDir();
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DiskStore> store, DiskStore::Open(dir));
-  const std::string bytes = "the value, whole";
-  const Digest d = Digest::Of(bytes);
-  // A truncated copy sits under the right name (a torn copy from another tool, say): Put
-  // must not take it for the value, and must not fail because the name is taken.
-  ASSERT_TRUE(MakeDirectories(store->PathOf(d).substr(0, store->PathOf(d).rfind('/'))).ok());
-  Spit(store->PathOf(d), "the value");
-  ASSERT_OK_AND_ASSIGN(const Digest put, store->Put(bytes));
-  EXPECT_EQ(put, d);
-  EXPECT_EQ(Slurp(store->PathOf(d)), bytes);
-  ASSERT_OK_AND_ASSIGN(const Blob blob, store->Get(d));
-  EXPECT_EQ(blob.view(), bytes);
-  EXPECT_TRUE(ListDir(dir + "/tmp").empty()) << "a temporary file was left behind";
 }
 
 TEST(DiskStoreTest, StrayFilesInAShardAreIgnoredByList) {
