@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -26,8 +27,10 @@ constexpr size_t kLarge = size_t{256} << 20;
 
 const std::string& Root() {
   static const std::string* root = [] {
-    char tmpl[] = "/tmp/mlops_store_benchmark.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) std::abort();
+    // MLOPS_BENCH_DIR picks the filesystem (e.g. /dev/shm to leave the disk out).
+    const char* base = std::getenv("MLOPS_BENCH_DIR");
+    std::string tmpl = std::string(base ? base : "/tmp") + "/mlops_store_benchmark.XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
     return new std::string(tmpl);
   }();
   return *root;
