@@ -1,5 +1,7 @@
 // Unit tests of the command line's plain functions: argument parsing, sizes, ids and digest
-// prefixes, the JSON writer, the pin list, store usage and garbage collection reports.
+// prefixes, the JSON writer, the lineage tree, the pin list, store usage and garbage
+// collection reports.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -8,15 +10,19 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
+#include "mlops/lineage/lineage.pb.h"
 #include "mlops/store/memory_store.h"
 #include "tools/args.h"
 #include "tools/cli_workspace.h"
 #include "tools/ids.h"
 #include "tools/json_writer.h"
+#include "tools/lineage_tree.h"
 #include "tools/process.h"
 #include "tools/store_usage.h"
 #include "tools/units.h"
@@ -271,6 +277,73 @@ TEST(ProcessTest, RunsAProgramWithInputAndReportsFailure) {
   ASSERT_FALSE(out.ok());
   EXPECT_THAT(std::string(out.status().message()), HasSubstr("status 3: broken"));
   EXPECT_FALSE(FindOnPath("no-such-program-mlops").has_value());
+}
+
+// --- lineage tree ---
+
+// A chain: execution i reads artifact i-1 and outputs artifact i (execution 1 reads
+// artifact 0, which nothing made).
+Subgraph Chain(int n) {
+  Subgraph g;
+  const auto hex = [](int i) { return Digest(7, static_cast<uint64_t>(i)).ToHex(); };
+  for (int i = 0; i <= n; ++i) {
+    Artifact* a = g.add_artifacts();
+    a->set_digest(hex(i));
+    a->set_type_name("T");
+    a->set_size(8);
+  }
+  for (int i = 1; i <= n; ++i) {
+    Execution* e = g.add_executions();
+    e->set_id(i);
+    e->set_run_id(1);
+    e->set_step_name("step");
+    e->set_status(Execution::SUCCEEDED);
+    Event* in = g.add_events();
+    in->set_execution_id(i);
+    in->set_digest(hex(i - 1));
+    in->set_kind(Event::INPUT);
+    in->set_name("prev");
+    Event* out = g.add_events();
+    out->set_execution_id(i);
+    out->set_digest(hex(i));
+    out->set_kind(Event::OUTPUT);
+    out->set_name("output");
+  }
+  return g;
+}
+
+TEST(LineageTreeTest, ShallowTreeIsIndentedByLevel) {
+  const Subgraph g = Chain(2);
+  EXPECT_EQ(LineageTreeFromArtifact(g, /*upstream=*/true, Digest(7, 2).ToHex()),
+            absl::StrCat(Digest(7, 2).ToHex().substr(0, 12), "  T  8 B\n",
+                         "└─ step #2  (run 1, succeeded)\n",
+                         "   └─ prev: ", Digest(7, 1).ToHex().substr(0, 12), "  T  8 B\n",
+                         "      └─ step #1  (run 1, succeeded)\n",
+                         "         └─ prev: ", Digest(7, 0).ToHex().substr(0, 12),
+                         "  T  8 B\n"));
+  EXPECT_EQ(LineageTreeFromExecution(g, /*upstream=*/false, 1),
+            absl::StrCat("step #1  (run 1, succeeded)\n",
+                         "└─ output: ", Digest(7, 1).ToHex().substr(0, 12), "  T  8 B\n",
+                         "   └─ step #2  (run 1, succeeded)\n",
+                         "      └─ output: ", Digest(7, 2).ToHex().substr(0, 12),
+                         "  T  8 B\n"));
+}
+
+// A lineage as deep as a long training loop: was a recursion that overflowed the stack, and
+// an indentation that made the text quadratic in the depth (gigabytes at 20,000 levels).
+TEST(LineageTreeTest, DeepChainIsLinearAndShowsTheLevel) {
+  constexpr int kDepth = 100000;
+  const Subgraph g = Chain(kDepth);
+  const std::string tree = LineageTreeFromArtifact(g, true, Digest(7, kDepth).ToHex());
+  const std::vector<absl::string_view> lines = absl::StrSplit(tree, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u * kDepth + 1);
+  size_t longest = 0;
+  for (absl::string_view l : lines) longest = std::max(longest, l.size());
+  EXPECT_LT(longest, 200u);
+  // The last line: the chain's first artifact, 2 * kDepth levels down.
+  EXPECT_EQ(lines.back(), absl::StrCat("[", 2 * kDepth, "] ", std::string(32 * 3, ' '),
+                                       "└─ prev: ", Digest(7, 0).ToHex().substr(0, 12),
+                                       "  T  8 B"));
 }
 
 }  // namespace
