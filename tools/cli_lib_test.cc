@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,7 +64,10 @@ TEST(ParseArgsTest, BadFlagsAreUsageErrorsNamingThem) {
 TEST(ParseCountTest, AcceptsOnlyNonNegativeIntegers) {
   EXPECT_EQ(*ParseCount("0", "--n"), 0);
   EXPECT_EQ(*ParseCount("42", "--n"), 42);
-  for (const char* bad : {"", "-1", "+1", "1.5", "x", "99999999999999999999"}) {
+  // A count too large for int64 is as good as unlimited (e.g. --depth 99999999999999999999).
+  EXPECT_EQ(*ParseCount("99999999999999999999", "--n"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(*ParseCount("9223372036854775807", "--n"), std::numeric_limits<int64_t>::max());
+  for (const char* bad : {"", "-1", "+1", "1.5", "x", " 1", "1 ", "1e3", "-99999999999999999999"}) {
     absl::StatusOr<int64_t> n = ParseCount(bad, "--n");
     EXPECT_FALSE(n.ok()) << bad;
     EXPECT_TRUE(IsUsageError(n.status())) << bad;
@@ -85,15 +89,27 @@ TEST(ParseSizeTest, UnitsAndFractions) {
   EXPECT_EQ(*ParseSize("3GB"), 3000000000LL);
   EXPECT_EQ(*ParseSize("1T"), 1LL << 40);
   EXPECT_EQ(*ParseSize("0.5B"), 0);
+  EXPECT_EQ(*ParseSize("1e3"), 1000);
+  EXPECT_EQ(*ParseSize("2.5E+3K"), 2560000);
+  EXPECT_EQ(*ParseSize("1e-1K"), 102);
 }
 
 TEST(ParseSizeTest, RejectsWhatIsNotASize) {
-  for (const char* bad : {"", "G", "-1", "-1G", "1.2.3", ".", "10X", "10 G", "1e3",
-                          "99999999999T", "nan"}) {
+  for (const char* bad : {"", "G", "-1", "-1G", "1.2.3", ".", "10X", "10 G", "1e", "1e+",
+                          "e3", "99999999999T", "nan", "inf", " 10"}) {
     absl::StatusOr<int64_t> n = ParseSize(bad);
     ASSERT_FALSE(n.ok()) << bad;
     EXPECT_TRUE(absl::IsInvalidArgument(n.status()));
     EXPECT_THAT(std::string(n.status().message()), HasSubstr(std::string("\"") + bad + "\""));
+  }
+}
+
+// Past 2^63 - 1 bytes, however written, says so (1e400 was "unknown unit \"e400\"").
+TEST(ParseSizeTest, TooLargeSaysSo) {
+  for (const char* big : {"1e400", "99999999999T", "9223372036854775808"}) {
+    absl::StatusOr<int64_t> n = ParseSize(big);
+    ASSERT_FALSE(n.ok()) << big;
+    EXPECT_THAT(std::string(n.status().message()), HasSubstr("too large")) << big;
   }
 }
 
