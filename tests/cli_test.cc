@@ -42,6 +42,7 @@ using ::google::protobuf::ListValue;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string g_quickstart;
 std::string g_mlops;
@@ -520,6 +521,32 @@ TEST_F(CliTest, AMissingWorkspaceIsAnErrorAndIsNotCreated) {
   EXPECT_THAT(r.err, HasSubstr(missing));
   struct stat st;
   EXPECT_NE(stat(missing.c_str(), &st), 0) << "the CLI created " << missing;
+}
+
+// A lineage.db that is empty (or not SQLite) is an error naming it, and stays untouched:
+// opening it as a lineage store would have written a schema into it and listed no runs.
+// One that cannot be looked at is not reported as missing.
+TEST_F(CliTest, ABrokenLineageDbIsNamedAndNotWritten) {
+  const std::string ws = test::MakeTempDir("cli_broken_db");
+  const std::string db = ws + "/lineage.db";
+  test::Spit(db, "");
+  Result r = MlopsIn(ws, {"runs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(db + " is not an mlops lineage database (it is empty)"));
+  EXPECT_EQ(test::Slurp(db), "");
+  EXPECT_TRUE(r.out.empty());
+
+  test::Spit(db, std::string(4096, '\x5a'));
+  r = MlopsIn(ws, {"du"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(db + " is not an mlops lineage database (it is not an SQLite"));
+
+  ASSERT_EQ(unlink(db.c_str()), 0);
+  ASSERT_EQ(symlink("lineage.db", db.c_str()), 0);  // a loop: stat fails with ELOOP
+  r = MlopsIn(ws, {"runs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(db));
+  EXPECT_THAT(r.err, Not(HasSubstr("has no lineage.db")));
 }
 
 }  // namespace
