@@ -208,6 +208,19 @@ TEST_F(CliTest, RunsListsBothRunsAndTheSecondIsAllHits) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("PROGRAM"));
   EXPECT_THAT(text.out, HasSubstr("quickstart"));
+
+  // Nothing listed is not "nothing recorded".
+  const Result none = Mlops({"runs", "--limit", "0"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_THAT(none.out, Not(HasSubstr("no runs recorded")));
+  EXPECT_THAT(none.out, HasSubstr("PROGRAM"));
+  const Result other = Mlops({"runs", "--program", "nosuch"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_THAT(other.out, HasSubstr("no runs of program \"nosuch\""));
+  // A limit past int64 is no limit.
+  EXPECT_EQ(List(Field(Json({"runs", "--limit", "99999999999999999999", "--json"}), "runs"))
+                .values_size(),
+            2);
 }
 
 TEST_F(CliTest, WorkspaceFromTheEnvironment) {
@@ -465,6 +478,20 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
   const Result help = Mlops({"gc", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("--max-size SIZE"));
+  // `help COMMAND` is that command's help, not the list of all.
+  const Result help_gc = Spawn(g_mlops, {"help", "gc"});
+  EXPECT_EQ(help_gc.exit_code, 0);
+  EXPECT_EQ(help_gc.out, help.out);
+  const Result help_bogus = Spawn(g_mlops, {"help", "frobnicate"});
+  EXPECT_EQ(help_bogus.exit_code, 2);
+  EXPECT_THAT(help_bogus.err, HasSubstr("unknown command \"frobnicate\""));
+  // An empty --workspace is bad usage, not silently the default workspace.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--workspace", "", "runs"}, {"runs", "--workspace="}}) {
+    const Result empty = Spawn(g_mlops, args);
+    EXPECT_EQ(empty.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_THAT(empty.err, HasSubstr("--workspace needs a directory"));
+  }
   const Result main_help = Spawn(g_mlops, {"--help"});
   EXPECT_EQ(main_help.exit_code, 0);
   for (const char* command : {"runs", "show", "lineage", "diff", "du", "gc", "cat", "pin"}) {

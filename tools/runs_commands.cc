@@ -244,8 +244,11 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
                     StatusName(r.status()), absl::StrCat(counts[i].executions),
                     absl::StrCat(counts[i].hits)});
   }
-  if (runs->empty()) {
-    return Print(absl::StrCat("no runs recorded in ", workspace, "\n"));
+  // (With --limit 0 the table is only its header: "no runs recorded" would be untrue.)
+  if (runs->empty() && filter.limit > 0) {
+    return Print(args.has("program") ? absl::StrCat("no runs of program \"", args.value("program"),
+                                                    "\" recorded in ", workspace, "\n")
+                                     : absl::StrCat("no runs recorded in ", workspace, "\n"));
   }
   PrintTable(stdout, rows);
   return absl::OkStatus();
