@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -317,6 +318,17 @@ TEST_F(CliTest, ShowExecutionAndDigest) {
   const Struct e = Json({"show", absl::StrCat("exec:", train), "--json"});
   EXPECT_EQ(Field(Field(e, "execution"), "step").string_value(), "train");
   EXPECT_EQ(Field(Field(Field(e, "execution"), "params"), "epochs").string_value(), "300");
+
+  // A whole digest is looked up, not matched against a listing of the store: the CSV is
+  // in the lineage only; a made-up digest is in neither.
+  absl::StatusOr<Digest> csv = DigestFile(kCsv);
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  const Struct c = Json({"show", absl::AsciiStrToUpper(csv->ToHex()), "--json"});
+  EXPECT_EQ(Field(c, "digest").string_value(), csv->ToHex());
+  EXPECT_FALSE(Field(c, "stored").bool_value());
+  const Result none = Mlops({"cat", "0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("no digest starts with \"0123456789abcdef0123456789abcdef\""));
 }
 
 TEST_F(CliTest, DiffOfIdenticalRunsAndOfANewHyperparameter) {

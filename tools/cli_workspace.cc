@@ -100,6 +100,17 @@ absl::StatusOr<DiskStore*> CliWorkspace::store() {
   return store_.get();
 }
 
+absl::StatusOr<const std::vector<StoreEntry>*> CliWorkspace::StoreEntries() {
+  if (!entries_.has_value()) {
+    absl::StatusOr<DiskStore*> s = store();
+    if (!s.ok()) return s.status();
+    absl::StatusOr<std::vector<StoreEntry>> entries = (*s)->List();
+    if (!entries.ok()) return entries.status();
+    entries_ = *std::move(entries);
+  }
+  return &*entries_;
+}
+
 absl::StatusOr<absl::btree_set<Digest>> CliWorkspace::LoadPins() {
   absl::StatusOr<std::string> text = ReadFile(pins_path());
   if (absl::IsNotFound(text.status())) return absl::btree_set<Digest>();
@@ -116,13 +127,21 @@ absl::StatusOr<Digest> CliWorkspace::ResolveDigest(absl::string_view prefix) {
   // Enough to tell one match from several.
   absl::StatusOr<std::vector<Digest>> candidates = lineage_->FindArtifactsByPrefix(prefix, 6);
   if (!candidates.ok()) return candidates.status();
-  absl::StatusOr<DiskStore*> s = store();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<std::vector<StoreEntry>> entries = (*s)->List();
-  if (!entries.ok()) return entries.status();
   const std::string lower = absl::AsciiStrToLower(prefix);
-  for (const StoreEntry& e : *entries) {
-    if (absl::StartsWith(e.digest.ToHex(), lower)) candidates->push_back(e.digest);
+  if (lower.size() == Digest::kHexChars) {
+    // A whole digest: one lookup in the store, not a listing of it.
+    const Digest d = *Digest::FromHex(lower);
+    absl::StatusOr<DiskStore*> s = store();
+    if (!s.ok()) return s.status();
+    absl::StatusOr<bool> stored = (*s)->Contains(d);
+    if (!stored.ok()) return stored.status();
+    if (*stored) candidates->push_back(d);
+  } else {
+    absl::StatusOr<const std::vector<StoreEntry>*> entries = StoreEntries();
+    if (!entries.ok()) return entries.status();
+    for (const StoreEntry& e : **entries) {
+      if (absl::StartsWith(e.digest.ToHex(), lower)) candidates->push_back(e.digest);
+    }
   }
   absl::StatusOr<Digest> d = ResolveDigestPrefix(prefix, *candidates);
   if (absl::IsNotFound(d.status())) {

@@ -135,12 +135,10 @@ absl::Status ShowDigest(CliWorkspace& ws, const std::string& prefix, bool json) 
   if (!d.ok()) return d.status();
   absl::StatusOr<Artifact> artifact = ws.lineage().GetArtifact(*d);
   if (!artifact.ok() && !absl::IsNotFound(artifact.status())) return artifact.status();
-  absl::StatusOr<DiskStore*> store = ws.store();
-  if (!store.ok()) return store.status();
   int64_t stored_size = -1;
-  absl::StatusOr<std::vector<StoreEntry>> entries = (*store)->List();
+  absl::StatusOr<const std::vector<StoreEntry>*> entries = ws.StoreEntries();  // listed once
   if (!entries.ok()) return entries.status();
-  for (const StoreEntry& e : *entries) {
+  for (const StoreEntry& e : **entries) {
     if (e.digest == *d) stored_size = e.size;
   }
   absl::StatusOr<absl::btree_set<Digest>> pins = ws.LoadPins();
