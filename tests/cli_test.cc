@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -42,6 +43,7 @@ using ::google::protobuf::ListValue;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string g_quickstart;
 std::string g_mlops;
@@ -207,6 +209,19 @@ TEST_F(CliTest, RunsListsBothRunsAndTheSecondIsAllHits) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("PROGRAM"));
   EXPECT_THAT(text.out, HasSubstr("quickstart"));
+
+  // Nothing listed is not "nothing recorded".
+  const Result none = Mlops({"runs", "--limit", "0"});
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_THAT(none.out, Not(HasSubstr("no runs recorded")));
+  EXPECT_THAT(none.out, HasSubstr("PROGRAM"));
+  const Result other = Mlops({"runs", "--program", "nosuch"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_THAT(other.out, HasSubstr("no runs of program \"nosuch\""));
+  // A limit past int64 is no limit.
+  EXPECT_EQ(List(Field(Json({"runs", "--limit", "99999999999999999999", "--json"}), "runs"))
+                .values_size(),
+            2);
 }
 
 TEST_F(CliTest, WorkspaceFromTheEnvironment) {
@@ -303,6 +318,17 @@ TEST_F(CliTest, ShowExecutionAndDigest) {
   const Struct e = Json({"show", absl::StrCat("exec:", train), "--json"});
   EXPECT_EQ(Field(Field(e, "execution"), "step").string_value(), "train");
   EXPECT_EQ(Field(Field(Field(e, "execution"), "params"), "epochs").string_value(), "300");
+
+  // A whole digest is looked up, not matched against a listing of the store: the CSV is
+  // in the lineage only; a made-up digest is in neither.
+  absl::StatusOr<Digest> csv = DigestFile(kCsv);
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  const Struct c = Json({"show", absl::AsciiStrToUpper(csv->ToHex()), "--json"});
+  EXPECT_EQ(Field(c, "digest").string_value(), csv->ToHex());
+  EXPECT_FALSE(Field(c, "stored").bool_value());
+  const Result none = Mlops({"cat", "0123456789abcdef0123456789abcdef"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("no digest starts with \"0123456789abcdef0123456789abcdef\""));
 }
 
 TEST_F(CliTest, DiffOfIdenticalRunsAndOfANewHyperparameter) {
@@ -464,6 +490,20 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
   const Result help = Mlops({"gc", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("--max-size SIZE"));
+  // `help COMMAND` is that command's help, not the list of all.
+  const Result help_gc = Spawn(g_mlops, {"help", "gc"});
+  EXPECT_EQ(help_gc.exit_code, 0);
+  EXPECT_EQ(help_gc.out, help.out);
+  const Result help_bogus = Spawn(g_mlops, {"help", "frobnicate"});
+  EXPECT_EQ(help_bogus.exit_code, 2);
+  EXPECT_THAT(help_bogus.err, HasSubstr("unknown command \"frobnicate\""));
+  // An empty --workspace is bad usage, not silently the default workspace.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--workspace", "", "runs"}, {"runs", "--workspace="}}) {
+    const Result empty = Spawn(g_mlops, args);
+    EXPECT_EQ(empty.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_THAT(empty.err, HasSubstr("--workspace needs a directory"));
+  }
   const Result main_help = Spawn(g_mlops, {"--help"});
   EXPECT_EQ(main_help.exit_code, 0);
   for (const char* command : {"runs", "show", "lineage", "diff", "du", "gc", "cat", "pin"}) {
@@ -520,6 +560,32 @@ TEST_F(CliTest, AMissingWorkspaceIsAnErrorAndIsNotCreated) {
   EXPECT_THAT(r.err, HasSubstr(missing));
   struct stat st;
   EXPECT_NE(stat(missing.c_str(), &st), 0) << "the CLI created " << missing;
+}
+
+// A lineage.db that is empty (or not SQLite) is an error naming it, and stays untouched:
+// opening it as a lineage store would have written a schema into it and listed no runs.
+// One that cannot be looked at is not reported as missing.
+TEST_F(CliTest, ABrokenLineageDbIsNamedAndNotWritten) {
+  const std::string ws = test::MakeTempDir("cli_broken_db");
+  const std::string db = ws + "/lineage.db";
+  test::Spit(db, "");
+  Result r = MlopsIn(ws, {"runs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(db + " is not an mlops lineage database (it is empty)"));
+  EXPECT_EQ(test::Slurp(db), "");
+  EXPECT_TRUE(r.out.empty());
+
+  test::Spit(db, std::string(4096, '\x5a'));
+  r = MlopsIn(ws, {"du"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(db + " is not an mlops lineage database (it is not an SQLite"));
+
+  ASSERT_EQ(unlink(db.c_str()), 0);
+  ASSERT_EQ(symlink("lineage.db", db.c_str()), 0);  // a loop: stat fails with ELOOP
+  r = MlopsIn(ws, {"runs"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(db));
+  EXPECT_THAT(r.err, Not(HasSubstr("has no lineage.db")));
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "tools/args.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -73,10 +76,15 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
 
 absl::StatusOr<int64_t> ParseCount(absl::string_view text, absl::string_view what) {
   int64_t n = 0;
-  if (text.empty() || text[0] == '+' || text[0] == '-' || !absl::SimpleAtoi(text, &n)) {
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+  });
+  if (!digits) {
     return UsageError(
         absl::StrCat(what, " must be a non-negative integer, not \"", text, "\""));
   }
+  // More than int64 holds is still a count: as good as unlimited.
+  if (!absl::SimpleAtoi(text, &n)) return std::numeric_limits<int64_t>::max();
   return n;
 }
 

@@ -54,8 +54,8 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
 absl::Status UsageError(absl::string_view message);
 bool IsUsageError(const absl::Status& status);
 
-// Parses a non-negative decimal integer flag or argument; a usage error naming `what`
-// otherwise.
+// Parses a non-negative decimal integer flag or argument (one past 2^63 - 1 is taken as
+// 2^63 - 1: a limit that large means no limit); a usage error naming `what` otherwise.
 absl::StatusOr<int64_t> ParseCount(absl::string_view text, absl::string_view what);
 
 // A path the user typed, relative to where the command was typed: under `bazel run` (which

@@ -1,22 +1,29 @@
 // Unit tests of the command line's plain functions: argument parsing, sizes, ids and digest
-// prefixes, the JSON writer, the pin list, store usage and garbage collection reports.
+// prefixes, the JSON writer, the lineage tree, the pin list, store usage and garbage
+// collection reports.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
+#include "mlops/lineage/lineage.pb.h"
 #include "mlops/store/memory_store.h"
 #include "tools/args.h"
 #include "tools/cli_workspace.h"
 #include "tools/ids.h"
 #include "tools/json_writer.h"
+#include "tools/lineage_tree.h"
 #include "tools/process.h"
 #include "tools/store_usage.h"
 #include "tools/units.h"
@@ -57,7 +64,10 @@ TEST(ParseArgsTest, BadFlagsAreUsageErrorsNamingThem) {
 TEST(ParseCountTest, AcceptsOnlyNonNegativeIntegers) {
   EXPECT_EQ(*ParseCount("0", "--n"), 0);
   EXPECT_EQ(*ParseCount("42", "--n"), 42);
-  for (const char* bad : {"", "-1", "+1", "1.5", "x", "99999999999999999999"}) {
+  // A count too large for int64 is as good as unlimited (e.g. --depth 99999999999999999999).
+  EXPECT_EQ(*ParseCount("99999999999999999999", "--n"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(*ParseCount("9223372036854775807", "--n"), std::numeric_limits<int64_t>::max());
+  for (const char* bad : {"", "-1", "+1", "1.5", "x", " 1", "1 ", "1e3", "-99999999999999999999"}) {
     absl::StatusOr<int64_t> n = ParseCount(bad, "--n");
     EXPECT_FALSE(n.ok()) << bad;
     EXPECT_TRUE(IsUsageError(n.status())) << bad;
@@ -79,15 +89,27 @@ TEST(ParseSizeTest, UnitsAndFractions) {
   EXPECT_EQ(*ParseSize("3GB"), 3000000000LL);
   EXPECT_EQ(*ParseSize("1T"), 1LL << 40);
   EXPECT_EQ(*ParseSize("0.5B"), 0);
+  EXPECT_EQ(*ParseSize("1e3"), 1000);
+  EXPECT_EQ(*ParseSize("2.5E+3K"), 2560000);
+  EXPECT_EQ(*ParseSize("1e-1K"), 102);
 }
 
 TEST(ParseSizeTest, RejectsWhatIsNotASize) {
-  for (const char* bad : {"", "G", "-1", "-1G", "1.2.3", ".", "10X", "10 G", "1e3",
-                          "99999999999T", "nan"}) {
+  for (const char* bad : {"", "G", "-1", "-1G", "1.2.3", ".", "10X", "10 G", "1e", "1e+",
+                          "e3", "99999999999T", "nan", "inf", " 10"}) {
     absl::StatusOr<int64_t> n = ParseSize(bad);
     ASSERT_FALSE(n.ok()) << bad;
     EXPECT_TRUE(absl::IsInvalidArgument(n.status()));
     EXPECT_THAT(std::string(n.status().message()), HasSubstr(std::string("\"") + bad + "\""));
+  }
+}
+
+// Past 2^63 - 1 bytes, however written, says so (1e400 was "unknown unit \"e400\"").
+TEST(ParseSizeTest, TooLargeSaysSo) {
+  for (const char* big : {"1e400", "99999999999T", "9223372036854775808"}) {
+    absl::StatusOr<int64_t> n = ParseSize(big);
+    ASSERT_FALSE(n.ok()) << big;
+    EXPECT_THAT(std::string(n.status().message()), HasSubstr("too large")) << big;
   }
 }
 
@@ -271,6 +293,73 @@ TEST(ProcessTest, RunsAProgramWithInputAndReportsFailure) {
   ASSERT_FALSE(out.ok());
   EXPECT_THAT(std::string(out.status().message()), HasSubstr("status 3: broken"));
   EXPECT_FALSE(FindOnPath("no-such-program-mlops").has_value());
+}
+
+// --- lineage tree ---
+
+// A chain: execution i reads artifact i-1 and outputs artifact i (execution 1 reads
+// artifact 0, which nothing made).
+Subgraph Chain(int n) {
+  Subgraph g;
+  const auto hex = [](int i) { return Digest(7, static_cast<uint64_t>(i)).ToHex(); };
+  for (int i = 0; i <= n; ++i) {
+    Artifact* a = g.add_artifacts();
+    a->set_digest(hex(i));
+    a->set_type_name("T");
+    a->set_size(8);
+  }
+  for (int i = 1; i <= n; ++i) {
+    Execution* e = g.add_executions();
+    e->set_id(i);
+    e->set_run_id(1);
+    e->set_step_name("step");
+    e->set_status(Execution::SUCCEEDED);
+    Event* in = g.add_events();
+    in->set_execution_id(i);
+    in->set_digest(hex(i - 1));
+    in->set_kind(Event::INPUT);
+    in->set_name("prev");
+    Event* out = g.add_events();
+    out->set_execution_id(i);
+    out->set_digest(hex(i));
+    out->set_kind(Event::OUTPUT);
+    out->set_name("output");
+  }
+  return g;
+}
+
+TEST(LineageTreeTest, ShallowTreeIsIndentedByLevel) {
+  const Subgraph g = Chain(2);
+  EXPECT_EQ(LineageTreeFromArtifact(g, /*upstream=*/true, Digest(7, 2).ToHex()),
+            absl::StrCat(Digest(7, 2).ToHex().substr(0, 12), "  T  8 B\n",
+                         "└─ step #2  (run 1, succeeded)\n",
+                         "   └─ prev: ", Digest(7, 1).ToHex().substr(0, 12), "  T  8 B\n",
+                         "      └─ step #1  (run 1, succeeded)\n",
+                         "         └─ prev: ", Digest(7, 0).ToHex().substr(0, 12),
+                         "  T  8 B\n"));
+  EXPECT_EQ(LineageTreeFromExecution(g, /*upstream=*/false, 1),
+            absl::StrCat("step #1  (run 1, succeeded)\n",
+                         "└─ output: ", Digest(7, 1).ToHex().substr(0, 12), "  T  8 B\n",
+                         "   └─ step #2  (run 1, succeeded)\n",
+                         "      └─ output: ", Digest(7, 2).ToHex().substr(0, 12),
+                         "  T  8 B\n"));
+}
+
+// A lineage as deep as a long training loop: was a recursion that overflowed the stack, and
+// an indentation that made the text quadratic in the depth (gigabytes at 20,000 levels).
+TEST(LineageTreeTest, DeepChainIsLinearAndShowsTheLevel) {
+  constexpr int kDepth = 100000;
+  const Subgraph g = Chain(kDepth);
+  const std::string tree = LineageTreeFromArtifact(g, true, Digest(7, kDepth).ToHex());
+  const std::vector<absl::string_view> lines = absl::StrSplit(tree, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u * kDepth + 1);
+  size_t longest = 0;
+  for (absl::string_view l : lines) longest = std::max(longest, l.size());
+  EXPECT_LT(longest, 200u);
+  // The last line: the chain's first artifact, 2 * kDepth levels down.
+  EXPECT_EQ(lines.back(), absl::StrCat("[", 2 * kDepth, "] ", std::string(32 * 3, ' '),
+                                       "└─ prev: ", Digest(7, 0).ToHex().substr(0, 12),
+                                       "  T  8 B"));
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "tools/cli_workspace.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -55,8 +58,30 @@ absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::stri
   }
   const std::string db = dir + "/lineage.db";
   if (::stat(db.c_str(), &st) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat(dir, " is not an mlops workspace: it has no lineage.db"));
+    if (errno == ENOENT) {
+      return absl::NotFoundError(
+          absl::StrCat(dir, " is not an mlops workspace: it has no lineage.db"));
+    }
+    return PosixError(errno, "stat", db);  // e.g. a workspace we may not read
+  }
+  // SqliteLineageStore::Open would write its schema into an empty file (or into another
+  // SQLite database): look at the header first, so the CLI never writes there.
+  {
+    ScopedFd fd(::open(db.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return PosixError(errno, "open", db);
+    char header[16] = {};
+    ssize_t n;
+    do {
+      n = ::pread(fd.get(), header, sizeof(header), 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return PosixError(errno, "read", db);
+    static constexpr char kSqliteHeader[16] = "SQLite format 3";  // and a NUL
+    if (n != static_cast<ssize_t>(sizeof(header)) ||
+        std::memcmp(header, kSqliteHeader, sizeof(header)) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          db, " is not an mlops lineage database (",
+          n == 0 ? "it is empty" : "it is not an SQLite database", ")"));
+    }
   }
   SqliteLineageOptions options;
   options.max_batch_delay = absl::ZeroDuration();  // no flusher thread: nothing is recorded
@@ -75,6 +100,17 @@ absl::StatusOr<DiskStore*> CliWorkspace::store() {
   return store_.get();
 }
 
+absl::StatusOr<const std::vector<StoreEntry>*> CliWorkspace::StoreEntries() {
+  if (!entries_.has_value()) {
+    absl::StatusOr<DiskStore*> s = store();
+    if (!s.ok()) return s.status();
+    absl::StatusOr<std::vector<StoreEntry>> entries = (*s)->List();
+    if (!entries.ok()) return entries.status();
+    entries_ = *std::move(entries);
+  }
+  return &*entries_;
+}
+
 absl::StatusOr<absl::btree_set<Digest>> CliWorkspace::LoadPins() {
   absl::StatusOr<std::string> text = ReadFile(pins_path());
   if (absl::IsNotFound(text.status())) return absl::btree_set<Digest>();
@@ -91,13 +127,21 @@ absl::StatusOr<Digest> CliWorkspace::ResolveDigest(absl::string_view prefix) {
   // Enough to tell one match from several.
   absl::StatusOr<std::vector<Digest>> candidates = lineage_->FindArtifactsByPrefix(prefix, 6);
   if (!candidates.ok()) return candidates.status();
-  absl::StatusOr<DiskStore*> s = store();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<std::vector<StoreEntry>> entries = (*s)->List();
-  if (!entries.ok()) return entries.status();
   const std::string lower = absl::AsciiStrToLower(prefix);
-  for (const StoreEntry& e : *entries) {
-    if (absl::StartsWith(e.digest.ToHex(), lower)) candidates->push_back(e.digest);
+  if (lower.size() == Digest::kHexChars) {
+    // A whole digest: one lookup in the store, not a listing of it.
+    const Digest d = *Digest::FromHex(lower);
+    absl::StatusOr<DiskStore*> s = store();
+    if (!s.ok()) return s.status();
+    absl::StatusOr<bool> stored = (*s)->Contains(d);
+    if (!stored.ok()) return stored.status();
+    if (*stored) candidates->push_back(d);
+  } else {
+    absl::StatusOr<const std::vector<StoreEntry>*> entries = StoreEntries();
+    if (!entries.ok()) return entries.status();
+    for (const StoreEntry& e : **entries) {
+      if (absl::StartsWith(e.digest.ToHex(), lower)) candidates->push_back(e.digest);
+    }
   }
   absl::StatusOr<Digest> d = ResolveDigestPrefix(prefix, *candidates);
   if (absl::IsNotFound(d.status())) {

@@ -21,7 +21,9 @@
 #define TOOLS_CLI_WORKSPACE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/container/btree_set.h"
 #include "absl/status/status.h"
@@ -50,6 +52,9 @@ class CliWorkspace {
   SqliteLineageStore& lineage() { return *lineage_; }
   // The content store, opened on first use. Errors of DiskStore::Open.
   absl::StatusOr<DiskStore*> store();
+  // The store's entries, listed once per command (a listing stats every stored value: a
+  // quarter of a second at 100,000 values).
+  absl::StatusOr<const std::vector<StoreEntry>*> StoreEntries();
 
   // The pinned digests: empty if there is no pin list. Errors of ParsePins and ReadFile.
   absl::StatusOr<absl::btree_set<Digest>> LoadPins();
@@ -67,6 +72,7 @@ class CliWorkspace {
   const std::string dir_;
   std::unique_ptr<SqliteLineageStore> lineage_;
   std::unique_ptr<DiskStore> store_;
+  std::optional<std::vector<StoreEntry>> entries_;
 };
 
 }  // namespace cli

@@ -2,123 +2,21 @@
 // tree, DOT, JSON or SVG.
 #include <algorithm>
 #include <cstdio>
-#include <map>
 #include <optional>
-#include <utility>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "mlops/base/file_io.h"
 #include "mlops/lineage/export.h"
 #include "tools/cli_workspace.h"
 #include "tools/commands.h"
 #include "tools/ids.h"
+#include "tools/lineage_tree.h"
 #include "tools/process.h"
-#include "tools/records.h"
-#include "tools/units.h"
 
 namespace mlops {
 namespace cli {
-namespace {
-
-// The subgraph as a tree from its start node: each node's children are the next nodes
-// away from the start (producers and inputs upstream, consumers and outputs downstream).
-// A node met a second time is printed once more, marked, and not expanded again.
-class TreePrinter {
- public:
-  TreePrinter(const Subgraph& g, bool upstream) : upstream_(upstream) {
-    for (const Execution& e : g.executions()) executions_[e.id()] = &e;
-    for (const Artifact& a : g.artifacts()) artifacts_[a.digest()] = &a;
-    for (const Event& ev : g.events()) {
-      // Toward the start: from an artifact to the executions that made it (upstream) or
-      // read it (downstream); from an execution to what it read (up) or made (down).
-      const bool artifact_to_execution = upstream_ ? ev.kind() == Event::OUTPUT
-                                                   : ev.kind() == Event::INPUT;
-      if (artifact_to_execution) {
-        executions_of_[ev.digest()].push_back(ev.execution_id());
-      } else {
-        artifacts_of_[ev.execution_id()].emplace_back(ev.name(), ev.digest());
-      }
-    }
-  }
-
-  std::string FromArtifact(const std::string& digest) {
-    ArtifactNode("", digest, "", "");
-    return out_;
-  }
-  std::string FromExecution(int64_t id) {
-    ExecutionNode(id, "", "");
-    return out_;
-  }
-
- private:
-  std::string ArtifactLabel(const std::string& name, const std::string& digest) const {
-    std::string s = name.empty() ? "" : absl::StrCat(name, ": ");
-    auto it = artifacts_.find(digest);
-    absl::StrAppend(&s, digest.substr(0, 12));
-    if (it != artifacts_.end()) {
-      const Artifact& a = *it->second;
-      absl::StrAppend(&s, "  ", a.type_name(), "  ", FormatBytes(a.size()));
-      if (!a.label().empty()) absl::StrAppend(&s, "  ", a.label());
-    }
-    return s;
-  }
-
-  std::string ExecutionLabel(int64_t id) const {
-    auto it = executions_.find(id);
-    if (it == executions_.end()) return absl::StrCat("execution ", id);
-    const Execution& e = *it->second;
-    return absl::StrCat(e.step_name(), " #", id, "  (run ", e.run_id(), ", ",
-                        e.cache_hit() ? "cache hit" : absl::AsciiStrToLower(StatusName(e.status())),
-                        ")");
-  }
-
-  void ArtifactNode(const std::string& name, const std::string& digest,
-                    const std::string& lead, const std::string& indent) {
-    const bool again = !seen_artifacts_.insert(digest).second;
-    const auto it = executions_of_.find(digest);
-    absl::StrAppend(&out_, lead, ArtifactLabel(name, digest),
-                    again && it != executions_of_.end() ? "  (see above)" : "", "\n");
-    if (again || it == executions_of_.end()) return;
-    const std::vector<int64_t>& children = it->second;
-    for (size_t i = 0; i < children.size(); ++i) {
-      const bool last = i + 1 == children.size();
-      ExecutionNode(children[i], indent + (last ? "└─ " : "├─ "),
-                    indent + (last ? "   " : "│  "));
-    }
-  }
-
-  void ExecutionNode(int64_t id, const std::string& lead, const std::string& indent) {
-    const bool again = !seen_executions_.insert(id).second;
-    absl::StrAppend(&out_, lead, ExecutionLabel(id), again ? "  (see above)" : "", "\n");
-    if (again) return;
-    const auto it = artifacts_of_.find(id);
-    if (it == artifacts_of_.end()) return;
-    const auto& children = it->second;
-    for (size_t i = 0; i < children.size(); ++i) {
-      const bool last = i + 1 == children.size();
-      ArtifactNode(children[i].first, children[i].second, indent + (last ? "└─ " : "├─ "),
-                   indent + (last ? "   " : "│  "));
-    }
-  }
-
-  const bool upstream_;
-  absl::flat_hash_map<int64_t, const Execution*> executions_;
-  absl::flat_hash_map<std::string, const Artifact*> artifacts_;
-  // Ordered by id and by name: the events come sorted by execution, kind and name.
-  absl::flat_hash_map<std::string, std::vector<int64_t>> executions_of_;
-  absl::flat_hash_map<int64_t, std::vector<std::pair<std::string, std::string>>> artifacts_of_;
-  absl::flat_hash_set<std::string> seen_artifacts_;
-  absl::flat_hash_set<int64_t> seen_executions_;
-  std::string out_;
-};
-
-}  // namespace
-
 absl::Status Lineage(const Args& args, const std::string& workspace) {
   if (args.has("upstream") && args.has("downstream")) {
     return UsageError("give --upstream or --downstream, not both");
@@ -171,9 +69,8 @@ absl::Status Lineage(const Args& args, const std::string& workspace) {
 
   std::string out;
   if (format == "text") {
-    TreePrinter printer(*graph, upstream);
-    out = start.artifact ? printer.FromArtifact(start_digest)
-                         : printer.FromExecution(start.execution_id);
+    out = start.artifact ? LineageTreeFromArtifact(*graph, upstream, start_digest)
+                         : LineageTreeFromExecution(*graph, upstream, start.execution_id);
   } else if (format == "dot") {
     out = ToDot(*graph);
   } else if (format == "json") {

@@ -89,7 +89,7 @@ std::string MainUsage() {
   for (const Command& c : Commands()) absl::StrAppend(&s, "  ", c.usage);
   absl::StrAppend(&s, kCommonUsage,
                   "\nExit codes: 0 success, 1 the operation failed, 2 bad usage.\n"
-                  "`mlops <command> --help` shows one command.\n");
+                  "`mlops help <command>` or `mlops <command> --help` shows one command.\n");
   return s;
 }
 
@@ -122,14 +122,27 @@ int Main(int argc, char** argv) {
   }
   const std::string name = rest[0];
   rest.erase(rest.begin());
-  if (name == "help") {
-    std::fputs(MainUsage().c_str(), stdout);
+  const auto find = [](const std::string& n) -> const Command* {
+    for (const Command& c : Commands()) {
+      if (n == c.name) return &c;
+    }
+    return nullptr;
+  };
+  if (name == "help") {  // `mlops help` or `mlops help COMMAND`
+    if (rest.empty()) {
+      std::fputs(MainUsage().c_str(), stdout);
+      return 0;
+    }
+    const Command* c = find(rest[0]);
+    if (c == nullptr || rest.size() > 1) {
+      return UsageFailure(c == nullptr ? "unknown command \"" + rest[0] + "\""
+                                       : std::string("help takes at most one command"),
+                          MainUsage());
+    }
+    std::fputs(absl::StrCat("usage: ", c->usage, kCommonUsage).c_str(), stdout);
     return 0;
   }
-  const Command* command = nullptr;
-  for (const Command& c : Commands()) {
-    if (name == c.name) command = &c;
-  }
+  const Command* command = find(name);
   if (command == nullptr) return UsageFailure("unknown command \"" + name + "\"", MainUsage());
   const std::string usage = absl::StrCat("usage: ", command->usage, kCommonUsage);
 
@@ -150,6 +163,12 @@ int Main(int argc, char** argv) {
                                          : absl::StrCat("at least ", command->min_args),
                                      " argument", command->min_args == 1 ? "" : "s", ", not ", n),
                         usage);
+  }
+  // An empty --workspace (e.g. from an unset shell variable) is a mistake, not the default.
+  if ((args->has("workspace") && args->value("workspace").empty()) ||
+      (!args->has("workspace") && global->has("workspace") &&
+       global->value("workspace").empty())) {
+    return UsageFailure("--workspace needs a directory, not \"\"", usage);
   }
   std::string workspace = args->value("workspace", global->value("workspace"));
   workspace = workspace.empty() ? Workspace::DefaultDir() : UserPath(workspace);

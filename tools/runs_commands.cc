@@ -135,12 +135,10 @@ absl::Status ShowDigest(CliWorkspace& ws, const std::string& prefix, bool json) 
   if (!d.ok()) return d.status();
   absl::StatusOr<Artifact> artifact = ws.lineage().GetArtifact(*d);
   if (!artifact.ok() && !absl::IsNotFound(artifact.status())) return artifact.status();
-  absl::StatusOr<DiskStore*> store = ws.store();
-  if (!store.ok()) return store.status();
   int64_t stored_size = -1;
-  absl::StatusOr<std::vector<StoreEntry>> entries = (*store)->List();
+  absl::StatusOr<const std::vector<StoreEntry>*> entries = ws.StoreEntries();  // listed once
   if (!entries.ok()) return entries.status();
-  for (const StoreEntry& e : *entries) {
+  for (const StoreEntry& e : **entries) {
     if (e.digest == *d) stored_size = e.size;
   }
   absl::StatusOr<absl::btree_set<Digest>> pins = ws.LoadPins();
@@ -244,8 +242,11 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
                     StatusName(r.status()), absl::StrCat(counts[i].executions),
                     absl::StrCat(counts[i].hits)});
   }
-  if (runs->empty()) {
-    return Print(absl::StrCat("no runs recorded in ", workspace, "\n"));
+  // (With --limit 0 the table is only its header: "no runs recorded" would be untrue.)
+  if (runs->empty() && filter.limit > 0) {
+    return Print(args.has("program") ? absl::StrCat("no runs of program \"", args.value("program"),
+                                                    "\" recorded in ", workspace, "\n")
+                                     : absl::StrCat("no runs recorded in ", workspace, "\n"));
   }
   PrintTable(stdout, rows);
   return absl::OkStatus();

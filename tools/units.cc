@@ -16,10 +16,20 @@ absl::StatusOr<int64_t> ParseSize(absl::string_view text) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", text, "\" is not a size (", why, "; e.g. 1024, 500M, 10G, 1.5GiB, 2GB)"));
   };
+  const auto digit = [&](size_t k) {
+    return k < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[k]));
+  };
   size_t i = 0;
-  while (i < text.size() && (absl::ascii_isdigit(static_cast<unsigned char>(text[i])) ||
-                             text[i] == '.')) {
-    ++i;
+  while (digit(i) || (i < text.size() && text[i] == '.')) ++i;
+  // An exponent ("1e9", "2.5E+3"): an e followed by digits, so that "e" alone stays an
+  // unknown unit.
+  if (i > 0 && i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    size_t k = i + 1;
+    if (k < text.size() && (text[k] == '+' || text[k] == '-')) ++k;
+    if (digit(k)) {
+      while (digit(k)) ++k;
+      i = k;
+    }
   }
   const absl::string_view number = text.substr(0, i);
   const std::string unit = absl::AsciiStrToLower(text.substr(i));

@@ -21,8 +21,9 @@
 namespace mlops {
 namespace cli {
 
-// The number of bytes `text` names (see above). INVALID_ARGUMENT, quoting the text, for an
-// empty or negative number, an unknown unit, or a size past 2^63 - 1 bytes.
+// The number of bytes `text` names (see above; the number may have an exponent: 1e9,
+// 2.5e3K). INVALID_ARGUMENT, quoting the text, for an empty or negative number, an unknown
+// unit, or a size past 2^63 - 1 bytes (1e400 too).
 absl::StatusOr<int64_t> ParseSize(absl::string_view text);
 
 // "0 B", "999 B", "1.5 KiB", "12.3 MiB", "2.0 GiB": bytes below 1024, else one decimal in
