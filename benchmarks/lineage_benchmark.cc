@@ -29,8 +29,10 @@ int64_t Executions() {
 
 const std::string& Root() {
   static const std::string* root = [] {
-    char tmpl[] = "/tmp/mlops_lineage_benchmark.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) std::abort();
+    // MLOPS_BENCH_DIR picks the filesystem (e.g. /dev/shm to leave the disk out).
+    const char* base = std::getenv("MLOPS_BENCH_DIR");
+    std::string tmpl = std::string(base ? base : "/tmp") + "/mlops_lineage_benchmark.XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
     return new std::string(tmpl);
   }();
   return *root;

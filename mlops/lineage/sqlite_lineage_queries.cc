@@ -1,5 +1,6 @@
 // SqliteLineageStore: queries (lookups, producers and consumers, closures).
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -14,6 +15,7 @@ namespace mlops {
 
 using lineage_internal::DigestBlob;
 using lineage_internal::DigestFromBlob;
+using lineage_internal::Micros;
 
 namespace {
 
@@ -48,9 +50,7 @@ absl::StatusOr<Execution> SqliteLineageStore::LoadExecution(int64_t id) {
   q.Bind(1, id);
   absl::StatusOr<std::vector<Execution>> rows = ParseRows<Execution>(q, path_);
   if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return absl::NotFoundError(absl::StrCat("no execution with id ", id, " in ", path_));
-  }
+  if (rows->empty()) return LoadCompactHit(id);  // NOT_FOUND if it is not one either
   return std::move(rows->front());
 }
 
@@ -170,13 +170,28 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::ExecutionsOfRun(int64
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status s = FlushLocked();
   if (!s.ok()) return s;
+  {
+    // Ask the database, not the cache of known runs: another process may have deleted it.
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    known_runs_.erase(run_id);
+  }
   s = CheckRunExists(run_id);
   if (!s.ok()) return s;
   absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
       db_->Prepare("SELECT proto FROM executions WHERE run_id = ?1 ORDER BY id");
   if (!q.ok()) return q.status();
   (*q)->Bind(1, run_id);
-  return ParseRows<Execution>(**q, path_);
+  absl::StatusOr<std::vector<Execution>> full = ParseRows<Execution>(**q, path_);
+  if (!full.ok()) return full.status();
+  absl::StatusOr<std::vector<Execution>> compact = CompactHitsOfRun(run_id);
+  if (!compact.ok()) return compact.status();
+  std::vector<Execution> out;
+  out.reserve(full->size() + compact->size());
+  std::merge(std::make_move_iterator(full->begin()), std::make_move_iterator(full->end()),
+             std::make_move_iterator(compact->begin()), std::make_move_iterator(compact->end()),
+             std::back_inserter(out),
+             [](const Execution& a, const Execution& b) { return a.id() < b.id(); });
+  return out;
 }
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::ExecutionsOfStep(
@@ -188,7 +203,23 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::ExecutionsOfStep(
       "SELECT proto FROM executions WHERE step = ?1 ORDER BY start_us DESC, id DESC LIMIT ?2");
   if (!q.ok()) return q.status();
   (*q)->BindText(1, step_name).Bind(2, limit);
-  return ParseRows<Execution>(**q, path_);
+  absl::StatusOr<std::vector<Execution>> full = ParseRows<Execution>(**q, path_);
+  if (!full.ok()) return full.status();
+  absl::StatusOr<std::vector<Execution>> compact = CompactHitsOfStep(step_name, limit);
+  if (!compact.ok()) return compact.status();
+  // Both newest first (start in whole microseconds, then id): merge and keep `limit`.
+  const auto newer = [](const Execution& a, const Execution& b) {
+    const int64_t ta = Micros(a.start_time());
+    const int64_t tb = Micros(b.start_time());
+    return ta != tb ? ta > tb : a.id() > b.id();
+  };
+  std::vector<Execution> out;
+  out.reserve(full->size() + compact->size());
+  std::merge(std::make_move_iterator(full->begin()), std::make_move_iterator(full->end()),
+             std::make_move_iterator(compact->begin()), std::make_move_iterator(compact->end()),
+             std::back_inserter(out), newer);
+  if (limit >= 0 && out.size() > static_cast<size_t>(limit)) out.resize(limit);
+  return out;
 }
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::Producers(const Digest& digest) {

@@ -89,9 +89,25 @@ CREATE TABLE IF NOT EXISTS id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NUL
 INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
 )sql";
 
+// Version 2 adds compact cache hits (see sqlite_lineage_hits.cc): a hit that repeats its
+// representative is one row here instead of an executions row with its proto. Execution
+// ids are unique across both tables. A version-1 database is upgraded in place.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE IF NOT EXISTS hits(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  rep_id INTEGER NOT NULL,
+  start_ns INTEGER NOT NULL,
+  end_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS hits_by_run ON hits(run_id);
+CREATE INDEX IF NOT EXISTS hits_by_rep ON hits(rep_id);
+)sql";
+
+}  // namespace
+
 // What makes two executions interchangeable in the graph: the same action (hence inputs)
 // and the same outputs. Empty, matching nothing, for executions without both.
-std::string ResultKey(const Execution& e) {
+std::string lineage_internal::ResultKey(const Execution& e) {
   if (e.action_key().empty() || e.outputs_size() == 0) return "";
   Hasher h;
   h.Update(DigestBlob(*Digest::FromHex(e.action_key())));
@@ -103,6 +119,8 @@ std::string ResultKey(const Execution& e) {
   }
   return DigestBlob(h.Finish());
 }
+
+namespace {
 
 absl::Status ValidateRef(const ArtifactRef& ref, absl::string_view role) {
   if (!Digest::FromHex(ref.digest()).ok()) {
@@ -203,6 +221,7 @@ absl::Status SqliteLineageStore::Init() {
   }
   if (*version < kSchemaVersion) {
     s = db_->Exec(kSchemaV1);
+    if (s.ok()) s = db_->Exec(kSchemaV2);
     if (s.ok()) {
       s = db_->Exec(absl::StrCat("PRAGMA application_id=", kApplicationId,
                                  "; PRAGMA user_version=", kSchemaVersion, ";")
@@ -245,7 +264,31 @@ absl::Status SqliteLineageStore::Init() {
        "SELECT id FROM executions WHERE result_key = ?1 AND rep_id = 0 AND id != ?2 "
        "ORDER BY id LIMIT 1"},
       {&stmts_->hits_of_representative,
-       "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 ORDER BY id"},
+       "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 "
+       "UNION ALL SELECT id FROM hits WHERE rep_id = ?1 ORDER BY 1"},
+      {&stmts_->insert_hit,
+       "INSERT OR REPLACE INTO hits(id, run_id, rep_id, start_ns, end_ns) "
+       "VALUES(?1, ?2, ?3, ?4, ?5)"},
+      {&stmts_->delete_hit, "DELETE FROM hits WHERE id = ?1"},
+      {&stmts_->delete_execution, "DELETE FROM executions WHERE id = ?1"},
+      {&stmts_->get_hit,
+       "SELECT h.run_id, h.rep_id, h.start_ns, h.end_ns, r.proto, r.id IS NOT NULL "
+       "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.id = ?1"},
+      {&stmts_->compact_hits_of_representative,
+       "SELECT id, run_id, start_ns, end_ns FROM hits WHERE rep_id = ?1 ORDER BY id"},
+      {&stmts_->delete_compact_hits_of_representative, "DELETE FROM hits WHERE rep_id = ?1"},
+      {&stmts_->compact_hits_of_run,
+       "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, r.id IS NOT NULL "
+       "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.run_id = ?1 "
+       "ORDER BY h.id"},
+      // Newest first by start time in whole microseconds (floored, as the executions
+      // table's start_us), then by id: the order ExecutionsOfStep promises.
+      {&stmts_->compact_hits_of_step,
+       "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, 1 "
+       "FROM executions r JOIN hits h ON h.rep_id = r.id "
+       "WHERE r.step = ?1 AND r.rep_id = 0 "
+       "ORDER BY (h.start_ns - ((h.start_ns % 1000) + 1000) % 1000) / 1000 DESC, h.id DESC "
+       "LIMIT ?2"},
       {&stmts_->move_hits,
        "UPDATE executions SET rep_id = ?1 WHERE rep_id = ?2 AND rep_id != 0"},
       {&stmts_->data_version, "PRAGMA data_version"},
@@ -341,7 +384,7 @@ absl::Status SqliteLineageStore::FlushLocked() {
   absl::Status s = stmts_->begin->Run();
   if (s.ok()) s = CheckRepresentatives();
   if (s.ok()) {
-    for (const Execution& e : batch) {
+    for (Execution& e : batch) {
       s = WriteExecution(e);
       if (!s.ok()) break;
     }
@@ -363,17 +406,13 @@ absl::Status SqliteLineageStore::FlushLocked() {
   return absl::OkStatus();
 }
 
-absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_events) {
-  std::string proto;
-  e.SerializeToString(&proto);
-  std::string key_blob;
-  if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
-  const std::string result_key = ResultKey(e);
+absl::Status SqliteLineageStore::WriteExecution(Execution& e, bool force_events) {
+  const std::string result_key = lineage_internal::ResultKey(e);
   int64_t representative = 0;
   if (!force_events && e.cache_hit() && !result_key.empty()) {
     auto cached = representatives_.find(result_key);
-    if (cached != representatives_.end() && cached->second != e.id()) {
-      representative = cached->second;
+    if (cached != representatives_.end() && cached->second.id != e.id()) {
+      representative = cached->second.id;
     } else {
       sqlite::Statement& q = *stmts_->representative_of_result;
       sqlite::ResetOnExit reset(q);
@@ -382,29 +421,23 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
       if (!row.ok()) return row.status();
       if (*row) {
         representative = q.Int(0);
-        representatives_.emplace(result_key, representative);
+        representatives_.insert_or_assign(result_key, Representative(representative));
       }
     }
   }
   if (representative == 0 && !result_key.empty()) {
     if (representatives_.size() > kMaxCachedRepresentatives) representatives_.clear();
-    representatives_.emplace(result_key, e.id());
+    representatives_.emplace(result_key, Representative(e.id()));
   }
-  sqlite::Statement& ins = *stmts_->insert_execution;
-  ins.Bind(1, e.id())
-      .Bind(2, e.run_id())
-      .BindText(3, e.step_name())
-      .BindBlob(4, key_blob)
-      .Bind(5, e.status())
-      .Bind(6, e.cache_hit() ? 1 : 0)
-      .Bind(7, representative)
-      .BindBlob(8, result_key)
-      .Bind(9, Micros(e.start_time()))
-      .Bind(10, Micros(e.end_time()))
-      .BindBlob(11, proto);
-  absl::Status s = ins.Run();
-  if (!s.ok()) return s;
-  if (representative != 0) return absl::OkStatus();
+  if (representative != 0) {
+    bool written = false;
+    absl::Status s = WriteCompactHit(e, result_key, representative, &written);
+    if (!s.ok() || written) return s;
+  }
+  std::string proto;
+  e.SerializeToString(&proto);
+  absl::Status s = InsertExecutionRow(e, representative, result_key, proto);
+  if (!s.ok() || representative != 0) return s;
   const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
     for (const ArtifactRef& r : refs) {
       absl::StatusOr<int64_t> artifact = ArtifactId(r);
@@ -419,6 +452,26 @@ absl::Status SqliteLineageStore::WriteExecution(const Execution& e, bool force_e
   s = write_refs(e.inputs(), Event::INPUT);
   if (!s.ok()) return s;
   return write_refs(e.outputs(), Event::OUTPUT);
+}
+
+absl::Status SqliteLineageStore::InsertExecutionRow(const Execution& e, int64_t representative,
+                                                    const std::string& result_key,
+                                                    const std::string& proto) {
+  std::string key_blob;
+  if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
+  sqlite::Statement& ins = *stmts_->insert_execution;
+  ins.Bind(1, e.id())
+      .Bind(2, e.run_id())
+      .BindText(3, e.step_name())
+      .BindBlob(4, key_blob)
+      .Bind(5, e.status())
+      .Bind(6, e.cache_hit() ? 1 : 0)
+      .Bind(7, representative)
+      .BindBlob(8, result_key)
+      .Bind(9, Micros(e.start_time()))
+      .Bind(10, Micros(e.end_time()))
+      .BindBlob(11, proto);
+  return ins.Run();
 }
 
 absl::StatusOr<int64_t> SqliteLineageStore::ArtifactId(const ArtifactRef& ref) {
@@ -575,10 +628,11 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   {
+    // Newest first: the execution being finished is usually the last one recorded.
     std::lock_guard<std::mutex> queue(queue_mu_);
-    for (Execution& queued : pending_) {
-      if (queued.id() == execution.id()) {
-        queued = execution;
+    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+      if (it->id() == execution.id()) {
+        *it = execution;
         return absl::OkStatus();
       }
     }
@@ -587,6 +641,22 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   if (!s.ok()) return s;
   absl::StatusOr<Execution> existing = LoadExecution(execution.id());
   if (!existing.ok()) return existing.status();
+  Execution updated = execution;
+  absl::StatusOr<bool> compact = IsCompactHit(execution.id());
+  if (!compact.ok()) return compact.status();
+  if (*compact) {
+    // A compact hit has no events of its own: write the new version afresh.
+    representatives_.clear();
+    artifact_ids_.clear();
+    s = stmts_->begin->Run();
+    if (!s.ok()) return s;
+    stmts_->delete_hit->Bind(1, execution.id());
+    s = stmts_->delete_hit->Run();
+    if (s.ok()) s = WriteExecution(updated);
+    if (s.ok()) s = stmts_->commit->Run();
+    if (!s.ok()) Rollback();
+    return s;
+  }
   int64_t rep = 0;
   std::string old_result;
   {
@@ -600,16 +670,22 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
       old_result = std::string(q.Blob(1));
     }
   }
-  const bool same_result = ResultKey(execution) == old_result;
+  const bool same_result = lineage_internal::ResultKey(execution) == old_result;
   representatives_.clear();  // representatives and artifacts may change below
   artifact_ids_.clear();
   s = stmts_->begin->Run();
   if (!s.ok()) return s;
   absl::flat_hash_set<Digest> touched;
-  s = DeleteEvents(*existing, &touched);
+  // Compact hits repeat the representative as it was: keep them so, in full.
+  if (rep == 0) s = MaterializeHits(execution.id(), *existing);
+  if (s.ok()) s = DeleteEvents(*existing, &touched);
+  if (s.ok()) {  // the new version may be written as a compact hit instead
+    stmts_->delete_execution->Bind(1, execution.id());
+    s = stmts_->delete_execution->Run();
+  }
   // A representative whose result is unchanged stays one (hits name it); one whose result
   // changed hands its hits over to another execution of its old result.
-  if (s.ok()) s = WriteExecution(execution, /*force_events=*/rep == 0 && same_result);
+  if (s.ok()) s = WriteExecution(updated, /*force_events=*/rep == 0 && same_result);
   if (s.ok() && rep == 0 && !same_result) s = ReassignHits(execution.id(), old_result);
   if (s.ok()) s = DeleteUnreferencedArtifacts(touched);  // those the new version dropped
   if (s.ok()) s = stmts_->commit->Run();
@@ -702,7 +778,12 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   // that action (a cache hit elsewhere); then remove the artifacts no event names any more,
   // and the run.
   absl::flat_hash_set<Digest> touched;
-  std::vector<std::pair<int64_t, std::string>> representatives;  // (id, result key)
+  struct Leaving {
+    int64_t id;
+    std::string result;
+    Execution proto;
+  };
+  std::vector<Leaving> representatives;
   {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
         db_->Prepare("SELECT id, proto, rep_id, result_key FROM executions WHERE run_id = ?1");
@@ -720,10 +801,22 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
             absl::StrCat("corrupt lineage database ", path_, ": an execution does not parse"));
         break;
       }
-      representatives.emplace_back((*q)->Int(0), std::string((*q)->Blob(3)));
       s = DeleteEvents(e, &touched);
+      representatives.push_back(Leaving{(*q)->Int(0), std::string((*q)->Blob(3)), std::move(e)});
     }
     if (q.ok()) (*q)->Reset();
+  }
+  // The run's compact hits go with it; those of other runs that repeat a leaving
+  // representative are written out in full first, to be handed on below.
+  if (s.ok()) {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> del =
+        db_->Prepare("DELETE FROM hits WHERE run_id = ?1");
+    if (!del.ok()) s = del.status();
+    if (s.ok()) s = (*del)->Bind(1, id).Run();
+  }
+  for (const Leaving& r : representatives) {
+    if (!s.ok()) break;
+    s = MaterializeHits(r.id, r.proto);
   }
   for (const char* sql : {"DELETE FROM executions WHERE run_id = ?1",
                           "DELETE FROM runs WHERE id = ?1"}) {
@@ -736,9 +829,9 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
     (*stmt)->Bind(1, id);
     s = (*stmt)->Run();
   }
-  for (const auto& [old_rep, result] : representatives) {
+  for (const Leaving& r : representatives) {
     if (!s.ok()) break;
-    s = ReassignHits(old_rep, result);
+    s = ReassignHits(r.id, r.result);
   }
   if (s.ok()) s = DeleteUnreferencedArtifacts(touched);
   if (s.ok()) s = stmts_->commit->Run();

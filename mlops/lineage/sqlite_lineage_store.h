@@ -3,7 +3,9 @@
 // The database runs in WAL mode with a busy timeout, so many processes can record into one
 // file at once while others query it. Each record is stored twice over: as indexed columns
 // (digests, step names, run ids, times) for queries, and as its serialized proto for
-// fidelity. The schema version is kept in `PRAGMA user_version`; a database written by a
+// fidelity. A cache hit that repeats the execution it got its result from, in everything
+// but its id, run, status and times, is stored as one small row naming that execution and
+// read back exactly as recorded (most executions of a warm rerun are such hits). The schema version is kept in `PRAGMA user_version`; a database written by a
 // newer schema is refused rather than misread.
 //
 // Batching: RecordExecution assigns the id at once (from a block of ids reserved in the
@@ -58,8 +60,10 @@ struct SqliteLineageOptions {
 
 class SqliteLineageStore : public LineageStore {
  public:
-  // The schema version this build writes and the newest it reads.
-  static constexpr int kSchemaVersion = 1;
+  // The schema version this build writes and the newest it reads. Version 2 added compact
+  // cache hits; a version-1 database is upgraded to 2 when opened (after which builds that
+  // only know version 1 refuse it).
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed) the database at `path`; ":memory:" gives a private in-memory
   // database. Errors, each naming the path:
@@ -108,8 +112,35 @@ class SqliteLineageStore : public LineageStore {
   // All of these REQUIRE mu_ held.
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes `e` (replacing a row with its id) with its events, unless it is a cache hit
-  // whose action's events another execution already carries (see the schema's notes).
-  absl::Status WriteExecution(const Execution& e, bool force_events = false)
+  // whose action's events another execution already carries (see the schema's notes); such
+  // a hit that repeats that execution goes to the hits table. `e` is left as it was.
+  absl::Status WriteExecution(Execution& e, bool force_events = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the executions row of `e` (serialized as `proto`), without events.
+  absl::Status InsertExecutionRow(const Execution& e, int64_t representative,
+                                  const std::string& result_key, const std::string& proto)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Compact hits (sqlite_lineage_hits.cc; see the notes there).
+  // Writes `e`, a hit of `representative`, as a hits row if it repeats the representative
+  // in everything that row does not keep; sets `*written` if it did.
+  absl::Status WriteCompactHit(Execution& e, const std::string& result_key,
+                               int64_t representative, bool* written)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The compact hit with this id, rebuilt; NOT_FOUND if there is none.
+  absl::StatusOr<Execution> LoadCompactHit(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<bool> IsCompactHit(int64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Turns the compact hits of `representative` (whose proto they repeat is `rep_proto`)
+  // into full executions rows that name it.
+  absl::Status MaterializeHits(int64_t representative, const Execution& rep_proto)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The compact hits of a run (id order), and of a step (newest first, at most `limit`).
+  absl::StatusOr<std::vector<Execution>> CompactHitsOfRun(int64_t run_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<Execution>> CompactHitsOfStep(const std::string& step_name,
+                                                           int limit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<Execution>> CompactHits(sqlite::Statement& q)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes the events of `e` (as its proto lists them), adding their digests to `*digests`
   // when it is not null.
@@ -160,7 +191,14 @@ class SqliteLineageStore : public LineageStore {
   int64_t id_block_size_ ABSL_GUARDED_BY(mu_) = 0;  // the next block's size
   // Representatives by result key, known from this connection's own writes and lookups;
   // valid while no other connection writes (data_version_ unchanged).
-  absl::flat_hash_map<std::string, int64_t> representatives_ ABSL_GUARDED_BY(mu_);
+  struct Representative {
+    explicit Representative(int64_t id) : id(id) {}
+    int64_t id;
+    // The digest of its proto without the fields a compact hit keeps, once computed.
+    bool has_template = false;
+    Digest template_digest;
+  };
+  absl::flat_hash_map<std::string, Representative> representatives_ ABSL_GUARDED_BY(mu_);
   int64_t data_version_ ABSL_GUARDED_BY(mu_) = -1;
 
   std::mutex queue_mu_ ABSL_ACQUIRED_AFTER(mu_);

@@ -29,6 +29,10 @@ inline Digest DigestFromBlob(absl::string_view blob) {
   return Digest::FromBytes(reinterpret_cast<const unsigned char*>(blob.data()));
 }
 
+// What makes two executions interchangeable in the lineage graph (the same action and the
+// same outputs), as stored in executions.result_key; empty if `e` lacks either.
+std::string ResultKey(const Execution& e);
+
 // Microseconds since the epoch, as stored in the *_us columns.
 inline int64_t Micros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
@@ -46,7 +50,12 @@ struct SqliteLineageStore::Statements {
   std::unique_ptr<sqlite::Statement> get_execution, get_artifact;
   std::unique_ptr<sqlite::Statement> edge_executions, representative_of_result;
   std::unique_ptr<sqlite::Statement> hits_of_representative, move_hits, rep_of_execution;
-  std::unique_ptr<sqlite::Statement> data_version;
+  std::unique_ptr<sqlite::Statement> data_version, delete_execution;
+  // Compact hits (sqlite_lineage_hits.cc).
+  std::unique_ptr<sqlite::Statement> insert_hit, delete_hit, get_hit;
+  std::unique_ptr<sqlite::Statement> compact_hits_of_representative;
+  std::unique_ptr<sqlite::Statement> delete_compact_hits_of_representative;
+  std::unique_ptr<sqlite::Statement> compact_hits_of_run, compact_hits_of_step;
 };
 
 }  // namespace mlops
