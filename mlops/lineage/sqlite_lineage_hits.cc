@@ -48,9 +48,9 @@ void FromNanos(int64_t ns, google::protobuf::Timestamp* t) {
   t->set_nanos(static_cast<int32_t>(nanos));
 }
 
-// The digest of `e` without the fields a hits row keeps itself: equal for a hit and the
-// execution it repeats. `e` is restored before returning.
-Digest TemplateDigest(Execution& e) {
+}  // namespace
+
+Digest lineage_internal::TemplateDigest(Execution& e) {
   const int64_t id = e.id();
   const int64_t run_id = e.run_id();
   const Execution::Status status = e.status();
@@ -76,6 +76,8 @@ Digest TemplateDigest(Execution& e) {
   if (end != nullptr) e.set_allocated_end_time(end);
   return Digest::Of(bytes);
 }
+
+namespace {
 
 // The hit a hits row stands for: its representative's proto with the row's fields.
 Execution Rebuild(Execution rep, int64_t id, int64_t run_id, int64_t start_ns, int64_t end_ns) {
@@ -104,7 +106,8 @@ absl::Status SqliteLineageStore::WriteCompactHit(Execution& e, const std::string
       !ToNanos(e.end_time(), &end_ns)) {
     return absl::OkStatus();
   }
-  // The representative's template, computed once per connection.
+  // The representative's template: stored with it, or (written by version 1) computed once
+  // per connection.
   auto cached = representatives_.find(result_key);
   const bool known = cached != representatives_.end() && cached->second.id == representative;
   Digest rep_template;
@@ -113,13 +116,13 @@ absl::Status SqliteLineageStore::WriteCompactHit(Execution& e, const std::string
   } else {
     absl::StatusOr<Execution> rep = LoadExecution(representative);
     if (!rep.ok()) return rep.status();
-    rep_template = TemplateDigest(*rep);
+    rep_template = lineage_internal::TemplateDigest(*rep);
     if (known) {
       cached->second.template_digest = rep_template;
       cached->second.has_template = true;
     }
   }
-  if (TemplateDigest(e) != rep_template) return absl::OkStatus();
+  if (lineage_internal::TemplateDigest(e) != rep_template) return absl::OkStatus();
   sqlite::Statement& ins = *stmts_->insert_hit;
   ins.Bind(1, e.id()).Bind(2, e.run_id()).Bind(3, representative).Bind(4, start_ns).Bind(5, end_ns);
   absl::Status s = ins.Run();
@@ -174,7 +177,7 @@ absl::Status SqliteLineageStore::MaterializeHits(int64_t representative,
   for (const Execution& hit : hits) {
     std::string proto;
     hit.SerializeToString(&proto);
-    s = InsertExecutionRow(hit, representative, result_key, proto);
+    s = InsertExecutionRow(hit, representative, result_key, proto, "");
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

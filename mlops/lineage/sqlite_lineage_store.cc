@@ -91,7 +91,9 @@ INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
 
 // Version 2 adds compact cache hits (see sqlite_lineage_hits.cc): a hit that repeats its
 // representative is one row here instead of an executions row with its proto. Execution
-// ids are unique across both tables. A version-1 database is upgraded in place.
+// ids are unique across both tables. A version-1 database is upgraded in place: its
+// executions gain the template column (the digest a compact hit of a representative must
+// match; empty for other rows and for representatives written by version 1).
 constexpr char kSchemaV2[] = R"sql(
 CREATE TABLE IF NOT EXISTS hits(
   id INTEGER PRIMARY KEY,
@@ -222,6 +224,12 @@ absl::Status SqliteLineageStore::Init() {
   if (*version < kSchemaVersion) {
     s = db_->Exec(kSchemaV1);
     if (s.ok()) s = db_->Exec(kSchemaV2);
+    absl::StatusOr<int64_t> has_template = read_int(
+        "SELECT count(*) FROM pragma_table_info('executions') WHERE name = 'template'");
+    if (s.ok() && !has_template.ok()) s = has_template.status();
+    if (s.ok() && *has_template == 0) {
+      s = db_->Exec("ALTER TABLE executions ADD COLUMN template BLOB NOT NULL DEFAULT x''");
+    }
     if (s.ok()) {
       s = db_->Exec(absl::StrCat("PRAGMA application_id=", kApplicationId,
                                  "; PRAGMA user_version=", kSchemaVersion, ";")
@@ -257,11 +265,11 @@ absl::Status SqliteLineageStore::Init() {
       {&stmts_->rollback, "ROLLBACK"},
       {&stmts_->insert_execution,
        "INSERT OR REPLACE INTO executions(id, run_id, step, action_key, status, cache_hit, "
-       "rep_id, result_key, start_us, end_us, proto) "
-       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"},
+       "rep_id, result_key, start_us, end_us, proto, template) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
       // The literal rep_id conditions let SQLite use the partial indexes.
       {&stmts_->representative_of_result,
-       "SELECT id FROM executions WHERE result_key = ?1 AND rep_id = 0 AND id != ?2 "
+       "SELECT id, template FROM executions WHERE result_key = ?1 AND rep_id = 0 AND id != ?2 "
        "ORDER BY id LIMIT 1"},
       {&stmts_->hits_of_representative,
        "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 "
@@ -421,13 +429,24 @@ absl::Status SqliteLineageStore::WriteExecution(Execution& e, bool force_events)
       if (!row.ok()) return row.status();
       if (*row) {
         representative = q.Int(0);
-        representatives_.insert_or_assign(result_key, Representative(representative));
+        Representative known(representative);
+        if (q.Blob(1).size() == Digest::kBytes) {
+          known.has_template = true;
+          known.template_digest = lineage_internal::DigestFromBlob(q.Blob(1));
+        }
+        representatives_.insert_or_assign(result_key, known);
       }
     }
   }
+  // A new representative: its template, for the compact hits that will name it.
+  std::string template_blob;
   if (representative == 0 && !result_key.empty()) {
     if (representatives_.size() > kMaxCachedRepresentatives) representatives_.clear();
-    representatives_.emplace(result_key, Representative(e.id()));
+    Representative self(e.id());
+    self.has_template = true;
+    self.template_digest = lineage_internal::TemplateDigest(e);
+    template_blob = DigestBlob(self.template_digest);
+    representatives_.emplace(result_key, self);
   }
   if (representative != 0) {
     bool written = false;
@@ -436,7 +455,7 @@ absl::Status SqliteLineageStore::WriteExecution(Execution& e, bool force_events)
   }
   std::string proto;
   e.SerializeToString(&proto);
-  absl::Status s = InsertExecutionRow(e, representative, result_key, proto);
+  absl::Status s = InsertExecutionRow(e, representative, result_key, proto, template_blob);
   if (!s.ok() || representative != 0) return s;
   const auto write_refs = [&](const auto& refs, Event::Kind kind) -> absl::Status {
     for (const ArtifactRef& r : refs) {
@@ -456,7 +475,8 @@ absl::Status SqliteLineageStore::WriteExecution(Execution& e, bool force_events)
 
 absl::Status SqliteLineageStore::InsertExecutionRow(const Execution& e, int64_t representative,
                                                     const std::string& result_key,
-                                                    const std::string& proto) {
+                                                    const std::string& proto,
+                                                    const std::string& template_blob) {
   std::string key_blob;
   if (!e.action_key().empty()) key_blob = DigestBlob(*Digest::FromHex(e.action_key()));
   sqlite::Statement& ins = *stmts_->insert_execution;
@@ -470,7 +490,8 @@ absl::Status SqliteLineageStore::InsertExecutionRow(const Execution& e, int64_t 
       .BindBlob(8, result_key)
       .Bind(9, Micros(e.start_time()))
       .Bind(10, Micros(e.end_time()))
-      .BindBlob(11, proto);
+      .BindBlob(11, proto)
+      .BindBlob(12, template_blob);
   return ins.Run();
 }
 

@@ -118,7 +118,8 @@ class SqliteLineageStore : public LineageStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the executions row of `e` (serialized as `proto`), without events.
   absl::Status InsertExecutionRow(const Execution& e, int64_t representative,
-                                  const std::string& result_key, const std::string& proto)
+                                  const std::string& result_key, const std::string& proto,
+                                  const std::string& template_blob)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Compact hits (sqlite_lineage_hits.cc; see the notes there).

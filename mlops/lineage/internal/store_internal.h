@@ -33,6 +33,11 @@ inline Digest DigestFromBlob(absl::string_view blob) {
 // same outputs), as stored in executions.result_key; empty if `e` lacks either.
 std::string ResultKey(const Execution& e);
 
+// The digest of `e` without the fields a compact hit row keeps itself (id, run, status,
+// cache_hit, start and end time): equal for a hit and the execution it repeats. Stored with
+// each representative (executions.template). `e` is restored before returning.
+Digest TemplateDigest(Execution& e);
+
 // Microseconds since the epoch, as stored in the *_us columns.
 inline int64_t Micros(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1000000 + t.nanos() / 1000;
