@@ -8,8 +8,10 @@
 // examples/digest).
 //
 // Arguments: the quickstart binary and the mlops binary (runfiles paths).
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -560,6 +564,133 @@ TEST_F(CliTest, AMissingWorkspaceIsAnErrorAndIsNotCreated) {
   EXPECT_THAT(r.err, HasSubstr(missing));
   struct stat st;
   EXPECT_NE(stat(missing.c_str(), &st), 0) << "the CLI created " << missing;
+}
+
+// Every file and directory under `root` (relative path → type, size, mtime in ns, mode).
+std::map<std::string, std::string> Listing(const std::string& root, const std::string& rel = "") {
+  std::map<std::string, std::string> out;
+  const std::string dir = rel.empty() ? root : root + "/" + rel;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    ADD_FAILURE() << "opendir " << dir << ": " << std::strerror(errno);
+    return out;
+  }
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = rel.empty() ? name : rel + "/" + name;
+    struct stat st;
+    if (lstat((root + "/" + path).c_str(), &st) != 0) continue;
+    out[path] = absl::StrCat(S_ISDIR(st.st_mode) ? "dir " : "file ", st.st_size, " ",
+                             st.st_mtim.tv_sec, ".", st.st_mtim.tv_nsec, " ",
+                             st.st_mode & 07777);
+    if (S_ISDIR(st.st_mode)) {
+      for (auto& [p, v] : Listing(root, path)) out[p] = v;
+    }
+  }
+  closedir(d);
+  return out;
+}
+
+// Runs `program` with `args` as user and group `id` (REQUIRES: root), like Spawn.
+Result SpawnAs(uid_t id, const std::string& program, const std::vector<std::string>& args) {
+  const std::string dir = test::MakeTempDir("cli_run_as");
+  const std::string out_path = dir + "/out", err_path = dir + "/err";
+  std::vector<std::string> argv_s = {program};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_s) argv.push_back(&a[0]);
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(120);
+    if (setgroups(0, nullptr) != 0 || setgid(id) != 0 || setuid(id) != 0) _exit(121);
+    execv(program.c_str(), argv.data());
+    _exit(122);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = test::Slurp(out_path);
+  r.err = test::Slurp(err_path);
+  return r;
+}
+
+// The commands that only read, against `ws`: each must succeed. `spawn` runs the CLI.
+template <typename SpawnFn>
+void RunReadingCommands(const std::string& ws, const std::string& model, SpawnFn spawn) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"runs"}, {"runs", "--json"}, {"show", "run:1"}, {"show", "exec:1", "--json"},
+      {"show", model.substr(0, 10)}, {"lineage", model.substr(0, 10)},
+      {"lineage", model.substr(0, 10), "--format", "json"}, {"diff", "1", "2"}, {"du"},
+      {"du", "--json"}, {"cat", model.substr(0, 10)}, {"pins"}};
+  for (std::vector<std::string> args : commands) {
+    const std::string line = absl::StrJoin(args, " ");
+    args.insert(args.begin(), {"--workspace", ws});
+    const Result r = spawn(args);
+    EXPECT_EQ(r.exit_code, 0) << line << ": " << r.err;
+    EXPECT_FALSE(r.out.empty()) << line;
+  }
+}
+
+// The reading commands change nothing in the workspace: no file is created, written,
+// removed or touched (the store's values are aged first, so that a read that refreshed
+// their last access would show), and no -wal or -shm file appears next to lineage.db.
+TEST_F(CliTest, ReadingCommandsLeaveTheWorkspaceUnchanged) {
+  const std::string ws = test::MakeTempDir("cli_readonly") + "/ws";
+  const Result copied = Spawn("/bin/cp", {"-a", *workspace_, ws});
+  ASSERT_EQ(copied.exit_code, 0) << copied.err;
+  for (const auto& [path, what] : Listing(ws)) {
+    if (absl::StartsWith(path, "store/cas/") && absl::StartsWith(what, "file ")) {
+      test::SetAge(ws + "/" + path, 3600);
+    }
+  }
+  const std::string model = ModelDigest();
+  const std::map<std::string, std::string> before = Listing(ws);
+  ASSERT_EQ(before.count("lineage.db-wal"), 0u) << "the workspace is not at rest";
+  RunReadingCommands(ws, model, [](const std::vector<std::string>& args) {
+    return Spawn(g_mlops, args);
+  });
+  EXPECT_EQ(Listing(ws), before);
+}
+
+// As a user who may not write the workspace (nobody, when the test runs as root): the
+// reading commands work on a read-only copy, and `gc` fails without changing it.
+TEST_F(CliTest, ReadingCommandsWorkWithoutWritePermission) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to run the CLI as user nobody (65534); running as uid "
+                 << geteuid();
+  }
+  // Under /tmp: nobody may not enter the test's own temporary directory under /root.
+  char tmpl[] = "/tmp/mlops_cli_readonly.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string top = tmpl;
+  ASSERT_EQ(chmod(top.c_str(), 0755), 0);
+  const std::string ws = top + "/ws";
+  const std::string mlops = top + "/mlops";
+  // (The binary is a runfiles symlink into /root: copy the file itself.)
+  using Args = std::vector<std::string>;
+  for (const Args& cp : {Args{"-a", *workspace_, ws}, Args{"-L", g_mlops, mlops}}) {
+    const Result r = Spawn("/bin/cp", cp);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  ASSERT_EQ(chmod(mlops.c_str(), 0755), 0);
+  const Result locked = Spawn("/bin/chmod", {"-R", "a-w", ws});
+  ASSERT_EQ(locked.exit_code, 0) << locked.err;
+  const std::string model = ModelDigest();
+  const std::map<std::string, std::string> before = Listing(ws);
+  RunReadingCommands(ws, model, [&mlops](const std::vector<std::string>& args) {
+    return SpawnAs(65534, mlops, args);
+  });
+  const Result gc = SpawnAs(65534, mlops, {"--workspace", ws, "gc", "--max-size", "0"});
+  EXPECT_EQ(gc.exit_code, 1) << gc.out;
+  EXPECT_EQ(Listing(ws), before);
+  const Result removed = Spawn("/bin/rm", {"-rf", top});
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
 }
 
 // A lineage.db that is empty (or not SQLite) is an error naming it, and stays untouched:

@@ -43,7 +43,8 @@ std::string FormatPins(const absl::btree_set<Digest>& pins) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::string& dir,
+                                                                 Access access) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) {
@@ -85,15 +86,18 @@ absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::stri
   }
   SqliteLineageOptions options;
   options.max_batch_delay = absl::ZeroDuration();  // no flusher thread: nothing is recorded
+  options.read_only = access == Access::kRead;
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
       SqliteLineageStore::Open(db, options);
   if (!lineage.ok()) return lineage.status();
-  return std::unique_ptr<CliWorkspace>(new CliWorkspace(dir, *std::move(lineage)));
+  return std::unique_ptr<CliWorkspace>(new CliWorkspace(dir, access, *std::move(lineage)));
 }
 
 absl::StatusOr<DiskStore*> CliWorkspace::store() {
   if (store_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<DiskStore>> s = DiskStore::Open(dir_ + "/store");
+    DiskStoreOptions options;
+    options.read_only = access_ == Access::kRead;
+    absl::StatusOr<std::unique_ptr<DiskStore>> s = DiskStore::Open(dir_ + "/store", options);
     if (!s.ok()) return s.status();
     store_ = *std::move(s);
   }
@@ -103,6 +107,10 @@ absl::StatusOr<DiskStore*> CliWorkspace::store() {
 absl::StatusOr<const std::vector<StoreEntry>*> CliWorkspace::StoreEntries() {
   if (!entries_.has_value()) {
     absl::StatusOr<DiskStore*> s = store();
+    if (access_ == Access::kRead && absl::IsNotFound(s.status())) {  // no store: no values
+      entries_.emplace();
+      return &*entries_;
+    }
     if (!s.ok()) return s.status();
     absl::StatusOr<std::vector<StoreEntry>> entries = (*s)->List();
     if (!entries.ok()) return entries.status();
@@ -132,10 +140,13 @@ absl::StatusOr<Digest> CliWorkspace::ResolveDigest(absl::string_view prefix) {
     // A whole digest: one lookup in the store, not a listing of it.
     const Digest d = *Digest::FromHex(lower);
     absl::StatusOr<DiskStore*> s = store();
-    if (!s.ok()) return s.status();
-    absl::StatusOr<bool> stored = (*s)->Contains(d);
-    if (!stored.ok()) return stored.status();
-    if (*stored) candidates->push_back(d);
+    const bool no_store = access_ == Access::kRead && absl::IsNotFound(s.status());
+    if (!s.ok() && !no_store) return s.status();
+    if (!no_store) {
+      absl::StatusOr<bool> stored = (*s)->Contains(d);
+      if (!stored.ok()) return stored.status();
+      if (*stored) candidates->push_back(d);
+    }
   } else {
     absl::StatusOr<const std::vector<StoreEntry>*> entries = StoreEntries();
     if (!entries.ok()) return entries.status();

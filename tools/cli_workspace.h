@@ -4,7 +4,10 @@
 // Workspace::Open would create a missing workspace and begin a Run (recording the command
 // line itself); the command line instead opens the parts directly: the lineage database
 // `<dir>/lineage.db`, the content store `<dir>/store` (on first use) and the pin list
-// `<dir>/pins`.
+// `<dir>/pins`. The lineage is never written. A command that only reads opens the
+// workspace with Access::kRead: the lineage and the store are then opened read-only, and
+// nothing in the workspace is created or changed (not even a value's last access), so
+// that a workspace one may not write can be inspected.
 //
 // The pin list: digests that `gc` never evicts. One digest (32 lowercase hex characters)
 // per line, sorted, no duplicates; lines that are empty or start with '#' are ignored when
@@ -13,7 +16,8 @@
 // lose one of the two changes (the last rename wins).
 //
 // Example:
-//   absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(".mlops");
+//   absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+//       CliWorkspace::Open(".mlops", CliWorkspace::Access::kRead);
 //   absl::StatusOr<Digest> d = (*ws)->ResolveDigest("85d34a");
 //
 // Thread safety: used by one thread (the command).
@@ -44,16 +48,22 @@ std::string FormatPins(const absl::btree_set<Digest>& pins);
 
 class CliWorkspace {
  public:
+  // What the command does to the workspace: only reads it, or also writes the store or
+  // the pin list (gc, pin, unpin).
+  enum class Access { kRead, kWrite };
+
   // Opens the workspace in `dir`. NOT_FOUND naming the path if `dir` does not exist or has
   // no lineage.db (nothing is created); errors of SqliteLineageStore::Open otherwise.
-  static absl::StatusOr<std::unique_ptr<CliWorkspace>> Open(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<CliWorkspace>> Open(const std::string& dir,
+                                                            Access access);
 
   const std::string& dir() const { return dir_; }
   SqliteLineageStore& lineage() { return *lineage_; }
-  // The content store, opened on first use. Errors of DiskStore::Open.
+  // The content store, opened on first use (with Access::kWrite, created if missing).
+  // Errors of DiskStore::Open: with Access::kRead, NOT_FOUND if there is no store.
   absl::StatusOr<DiskStore*> store();
   // The store's entries, listed once per command (a listing stats every stored value: a
-  // quarter of a second at 100,000 values).
+  // quarter of a second at 100,000 values). Empty if there is no store.
   absl::StatusOr<const std::vector<StoreEntry>*> StoreEntries();
 
   // The pinned digests: empty if there is no pin list. Errors of ParsePins and ReadFile.
@@ -66,10 +76,11 @@ class CliWorkspace {
   absl::StatusOr<Digest> ResolveDigest(absl::string_view prefix);
 
  private:
-  CliWorkspace(std::string dir, std::unique_ptr<SqliteLineageStore> lineage)
-      : dir_(std::move(dir)), lineage_(std::move(lineage)) {}
+  CliWorkspace(std::string dir, Access access, std::unique_ptr<SqliteLineageStore> lineage)
+      : dir_(std::move(dir)), access_(access), lineage_(std::move(lineage)) {}
 
   const std::string dir_;
+  const Access access_;
   std::unique_ptr<SqliteLineageStore> lineage_;
   std::unique_ptr<DiskStore> store_;
   std::optional<std::vector<StoreEntry>> entries_;

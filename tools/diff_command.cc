@@ -143,7 +143,8 @@ absl::Status Diff(const Args& args, const std::string& workspace) {
     }
     ids[i] = t->id;
   }
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
   Run runs[2];
   std::vector<Execution> execs[2];

@@ -51,7 +51,8 @@ absl::Status Lineage(const Args& args, const std::string& workspace) {
     dot = *found;
   }
 
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
   LineageNode start;
   std::string start_digest;

@@ -13,7 +13,8 @@ namespace mlops {
 namespace cli {
 
 absl::Status Pin(const Args& args, const std::string& workspace) {
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kWrite);
   if (!ws.ok()) return ws.status();
   absl::StatusOr<absl::btree_set<Digest>> pins = (*ws)->LoadPins();
   if (!pins.ok()) return pins.status();
@@ -30,7 +31,8 @@ absl::Status Pin(const Args& args, const std::string& workspace) {
 }
 
 absl::Status Unpin(const Args& args, const std::string& workspace) {
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kWrite);
   if (!ws.ok()) return ws.status();
   absl::StatusOr<absl::btree_set<Digest>> pins = (*ws)->LoadPins();
   if (!pins.ok()) return pins.status();
@@ -52,16 +54,15 @@ absl::Status Unpin(const Args& args, const std::string& workspace) {
 }
 
 absl::Status Pins(const Args& args, const std::string& workspace) {
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
   absl::StatusOr<absl::btree_set<Digest>> pins = (*ws)->LoadPins();
   if (!pins.ok()) return pins.status();
-  absl::StatusOr<DiskStore*> store = (*ws)->store();
-  if (!store.ok()) return store.status();
-  absl::StatusOr<std::vector<StoreEntry>> entries = (*store)->List();
+  absl::StatusOr<const std::vector<StoreEntry>*> entries = (*ws)->StoreEntries();
   if (!entries.ok()) return entries.status();
   absl::flat_hash_map<Digest, int64_t> size_of;
-  for (const StoreEntry& e : *entries) size_of[e.digest] = e.size;
+  for (const StoreEntry& e : **entries) size_of[e.digest] = e.size;
   if (args.has("json")) {
     JsonWriter w;
     w.BeginObject().Key("pins").BeginArray();

@@ -31,7 +31,7 @@ RunCounts CountExecutions(const std::vector<Execution>& executions) {
   RunCounts c;
   for (const Execution& e : executions) {
     ++c.executions;
-    if (e.cache_hit()) ++c.hits;
+    if (e.cache_hit()) ++c.cache_hits;
     if (e.status() == Execution::FAILED) ++c.failed;
   }
   return c;
@@ -96,7 +96,7 @@ void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
   w.Key("duration_seconds");
   WriteDuration(w, run.start_time(), run.end_time());
   w.Key("executions").Int(counts.executions);
-  w.Key("hits").Int(counts.hits);
+  w.Key("hits").Int(counts.cache_hits);
   w.Key("failed").Int(counts.failed);
   if (with_environment) {
     const Environment& env = run.environment();

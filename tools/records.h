@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/lineage/lineage_store.h"
 #include "tools/json_writer.h"
 
 namespace mlops {
@@ -28,12 +29,8 @@ absl::Duration DurationOf(const google::protobuf::Timestamp& start,
 std::string StatusName(Run::Status s);
 std::string StatusName(Execution::Status s);
 
-// What a run's executions were: how many, how many from the cache, how many failed.
-struct RunCounts {
-  int64_t executions = 0;
-  int64_t hits = 0;
-  int64_t failed = 0;
-};
+// What a run's executions were (mlops::RunCounts, lineage_store.h), counted from them
+// when they are loaded anyway.
 RunCounts CountExecutions(const std::vector<Execution>& executions);
 
 // JSON objects (see tools/README.md for the fields).

@@ -64,7 +64,7 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
       {"duration", HumanDuration(DurationOf(run->start_time(), run->end_time()))},
       {"host", run->host()},
       {"user", run->user()},
-      {"executions", absl::StrCat(counts.executions, " (", counts.hits, " from the cache, ",
+      {"executions", absl::StrCat(counts.executions, " (", counts.cache_hits, " from the cache, ",
                                   counts.failed, " failed)")},
       {"compiler", absl::StrCat(env.compiler(), " ", env.compiler_flags())},
       {"os", env.os()},
@@ -214,15 +214,16 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
     filter.limit = static_cast<int>(std::min<int64_t>(*n, 1 << 30));
   }
   if (args.has("program")) filter.program = args.value("program");
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
   absl::StatusOr<std::vector<Run>> runs = (*ws)->lineage().FindRuns(filter);
   if (!runs.ok()) return runs.status();
   std::vector<RunCounts> counts;
   for (const Run& r : *runs) {
-    absl::StatusOr<std::vector<Execution>> execs = (*ws)->lineage().ExecutionsOfRun(r.id());
-    if (!execs.ok()) return execs.status();
-    counts.push_back(CountExecutions(*execs));
+    absl::StatusOr<RunCounts> c = (*ws)->lineage().CountExecutions(r.id());
+    if (!c.ok()) return c.status();
+    counts.push_back(*c);
   }
   if (args.has("json")) {
     JsonWriter w;
@@ -240,7 +241,7 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
     rows.push_back({absl::StrCat(r.id()), r.program(), FormatLocalTime(ToTime(r.start_time())),
                     HumanDuration(DurationOf(r.start_time(), r.end_time())),
                     StatusName(r.status()), absl::StrCat(counts[i].executions),
-                    absl::StrCat(counts[i].hits)});
+                    absl::StrCat(counts[i].cache_hits)});
   }
   // (With --limit 0 the table is only its header: "no runs recorded" would be untrue.)
   if (runs->empty() && filter.limit > 0) {
@@ -255,7 +256,8 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
 absl::Status Show(const Args& args, const std::string& workspace) {
   absl::StatusOr<Target> target = ParseTarget(args.positional[0]);
   if (!target.ok()) return target.status();
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
   const bool json = args.has("json");
   switch (target->kind) {

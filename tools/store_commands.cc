@@ -20,11 +20,10 @@ namespace mlops {
 namespace cli {
 
 absl::Status Du(const Args& args, const std::string& workspace) {
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
-  absl::StatusOr<DiskStore*> store = (*ws)->store();
-  if (!store.ok()) return store.status();
-  absl::StatusOr<std::vector<StoreEntry>> entries = (*store)->List();
+  absl::StatusOr<const std::vector<StoreEntry>*> entries = (*ws)->StoreEntries();
   if (!entries.ok()) return entries.status();
   absl::StatusOr<std::vector<LineageStore::StepOutput>> outputs =
       (*ws)->lineage().StepOutputs();
@@ -33,7 +32,7 @@ absl::Status Du(const Args& args, const std::string& workspace) {
   // sorted by digest, then step).
   absl::flat_hash_map<Digest, std::string> step_of;
   for (const LineageStore::StepOutput& o : *outputs) step_of.emplace(o.digest, o.step_name);
-  const std::vector<StepUsage> usage = UsageByStep(*entries, step_of);
+  const std::vector<StepUsage> usage = UsageByStep(**entries, step_of);
   StepUsage total{"total", 0, 0};
   for (const StepUsage& u : usage) {
     total.entries += u.entries;
@@ -65,7 +64,8 @@ absl::Status Gc(const Args& args, const std::string& workspace) {
   absl::StatusOr<int64_t> max_bytes = ParseSize(args.value("max-size"));
   if (!max_bytes.ok()) return UsageError(absl::StrCat("--max-size: ", max_bytes.status().message()));
   const bool dry_run = args.has("dry-run");
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kWrite);
   if (!ws.ok()) return ws.status();
   absl::StatusOr<DiskStore*> store = (*ws)->store();
   if (!store.ok()) return store.status();
@@ -108,7 +108,8 @@ absl::Status Gc(const Args& args, const std::string& workspace) {
 }
 
 absl::Status Cat(const Args& args, const std::string& workspace) {
-  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws = CliWorkspace::Open(workspace);
+  absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
+      CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
   absl::StatusOr<Digest> d = (*ws)->ResolveDigest(args.positional[0]);
   if (!d.ok()) return d.status();

@@ -61,6 +61,13 @@ struct RunFilter {
   int limit = 100;                           // newest first
 };
 
+// How many executions a run has (LineageStore::CountExecutions).
+struct RunCounts {
+  int64_t executions = 0;  // all of them, cache hits included
+  int64_t cache_hits = 0;  // those answered from the cache
+  int64_t failed = 0;      // those with status FAILED
+};
+
 class LineageStore {
  public:
   virtual ~LineageStore() = default;
@@ -141,6 +148,10 @@ class LineageStore {
     std::string step_name;
   };
   virtual absl::StatusOr<std::vector<StepOutput>> StepOutputs() = 0;
+
+  // How many executions the run has, counted without loading them: what
+  // ExecutionsOfRun(run_id) would return, counted. NOT_FOUND if there is no such run.
+  virtual absl::StatusOr<RunCounts> CountExecutions(int64_t run_id) = 0;
 };
 
 }  // namespace mlops

@@ -132,6 +132,9 @@ absl::Status SqliteLineageStore::WriteCompactHit(Execution& e, const std::string
 }
 
 absl::StatusOr<Execution> SqliteLineageStore::LoadCompactHit(int64_t id) {
+  if (!has_hits_) {  // a version-1 database, read-only
+    return absl::NotFoundError(absl::StrCat("no execution with id ", id, " in ", path_));
+  }
   sqlite::Statement& q = *stmts_->get_hit;
   sqlite::ResetOnExit reset(q);
   q.Bind(1, id);
@@ -148,6 +151,7 @@ absl::StatusOr<Execution> SqliteLineageStore::LoadCompactHit(int64_t id) {
 }
 
 absl::StatusOr<bool> SqliteLineageStore::IsCompactHit(int64_t id) {
+  if (!has_hits_) return false;
   sqlite::Statement& q = *stmts_->get_hit;
   sqlite::ResetOnExit reset(q);
   q.Bind(1, id);
@@ -208,6 +212,7 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHits(sqlite::S
 }
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHitsOfRun(int64_t run_id) {
+  if (!has_hits_) return std::vector<Execution>();
   sqlite::Statement& q = *stmts_->compact_hits_of_run;
   q.Bind(1, run_id);
   return CompactHits(q);
@@ -215,6 +220,7 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHitsOfRun(int6
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHitsOfStep(
     const std::string& step_name, int limit) {
+  if (!has_hits_) return std::vector<Execution>();
   sqlite::Statement& q = *stmts_->compact_hits_of_step;
   q.BindText(1, step_name).Bind(2, limit);
   return CompactHits(q);

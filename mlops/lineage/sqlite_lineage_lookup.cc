@@ -68,4 +68,43 @@ absl::StatusOr<std::vector<LineageStore::StepOutput>> SqliteLineageStore::StepOu
   return out;
 }
 
+absl::StatusOr<RunCounts> SqliteLineageStore::CountExecutions(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::Status s = FlushLocked();
+  if (!s.ok()) return s;
+  {
+    // Ask the database, not the cache of known runs: another process may have deleted it.
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    known_runs_.erase(run_id);
+  }
+  s = CheckRunExists(run_id);
+  if (!s.ok()) return s;
+  RunCounts counts;
+  // Full rows (any execution, hits that differ from their representative included)...
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_->Prepare(
+      "SELECT count(*), coalesce(sum(cache_hit != 0), 0), coalesce(sum(status = ?2), 0) "
+      "FROM executions WHERE run_id = ?1");
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, run_id).Bind(2, Execution::FAILED);
+  absl::StatusOr<bool> row = (*q)->Step();
+  if (!row.ok()) return row.status();
+  if (*row) {
+    counts.executions = (*q)->Int(0);
+    counts.cache_hits = (*q)->Int(1);
+    counts.failed = (*q)->Int(2);
+  }
+  // ...and compact hits, each a cache hit with status CACHED (sqlite_lineage_hits.cc).
+  if (has_hits_) {
+    q = db_->Prepare("SELECT count(*) FROM hits WHERE run_id = ?1");
+    if (!q.ok()) return q.status();
+    (*q)->Bind(1, run_id);
+    row = (*q)->Step();
+    if (!row.ok()) return row.status();
+    const int64_t compact = *row ? (*q)->Int(0) : 0;
+    counts.executions += compact;
+    counts.cache_hits += compact;
+  }
+  return counts;
+}
+
 }  // namespace mlops

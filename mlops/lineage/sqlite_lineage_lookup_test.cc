@@ -1,9 +1,12 @@
-// Tests of the read-only lookups for tools: FindArtifactsByPrefix and StepOutputs.
+// Tests of the read-only lookups for tools: FindArtifactsByPrefix, StepOutputs and
+// CountExecutions.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -13,6 +16,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/testing/files.h"
 
 namespace mlops {
 namespace {
@@ -146,6 +150,120 @@ TEST_F(LookupTest, StepOutputsKeepsHitsWhoseComputingRunIsDeleted) {
   ASSERT_EQ(outputs->size(), 1u);
   EXPECT_EQ((*outputs)[0].digest, kA);
   EXPECT_EQ((*outputs)[0].step_name, "load");
+}
+
+// The same action as `e`, answered from the cache in `run`, with start and end times (a
+// hit without them cannot be a compact row).
+Execution TimedHit(Execution e, int64_t run, int64_t second) {
+  e.set_run_id(run);
+  e.set_status(Execution::CACHED);
+  e.set_cache_hit(true);
+  e.mutable_start_time()->set_seconds(second);
+  e.mutable_end_time()->set_seconds(second + 1);
+  return e;
+}
+
+// Rows of `table` in the database at `path`, read with SQLite directly.
+int64_t RowCount(const std::string& path, const std::string& table) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &q, nullptr),
+            SQLITE_OK);
+  EXPECT_EQ(sqlite3_step(q), SQLITE_ROW);
+  const int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST_F(LookupTest, CountExecutionsCountsFullRowHits) {
+  // The fixture's run: three computed executions and a hit without times (a full row).
+  absl::StatusOr<RunCounts> counts = store_->CountExecutions(run_);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->executions, 4);
+  EXPECT_EQ(counts->cache_hits, 1);
+  EXPECT_EQ(counts->failed, 0);
+}
+
+TEST_F(LookupTest, CountExecutionsOfAnUnknownRunIsNotFound) {
+  absl::StatusOr<RunCounts> counts = store_->CountExecutions(run_ + 100);
+  ASSERT_FALSE(counts.ok());
+  EXPECT_TRUE(absl::IsNotFound(counts.status())) << counts.status();
+  EXPECT_THAT(std::string(counts.status().message()), HasSubstr(std::to_string(run_ + 100)));
+  // A run deleted meanwhile is unknown too.
+  ASSERT_TRUE(store_->DeleteRun(run_).ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->CountExecutions(run_).status()));
+}
+
+TEST(CountExecutionsTest, CountsCompactAndFullHitsAndFailuresAsExecutionsOfRunDoes) {
+  const std::string path = test::FreshDir() + "/lineage.db";
+  int64_t first = 0, second = 0, empty = 0;
+  {
+    SqliteLineageOptions options;
+    options.max_batch_delay = absl::Seconds(10);  // counts must see queued records
+    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store =
+        SqliteLineageStore::Open(path, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    mlops::Run run;
+    run.set_program("test");
+    first = *(*store)->BeginRun(run);
+    second = *(*store)->BeginRun(run);
+    empty = *(*store)->BeginRun(run);
+    Execution load = Exec(first, "load", "k1", {Ref("f", kZ)}, {Ref("0", kA)});
+    Execution clean = Exec(first, "clean", "k2", {Ref("x", kA)}, {Ref("0", kB)});
+    Execution failed = Exec(first, "train", "k3", {Ref("x", kB)}, {});
+    failed.set_status(Execution::FAILED);
+    for (const Execution& e : {load, clean, failed}) {
+      ASSERT_TRUE((*store)->RecordExecution(e).ok());
+    }
+    // The second run: two hits that repeat their representatives (compact rows), one that
+    // differs in a metric (a full row), one without times (a full row), one computed.
+    ASSERT_TRUE((*store)->RecordExecution(TimedHit(load, second, 100)).ok());
+    ASSERT_TRUE((*store)->RecordExecution(TimedHit(clean, second, 101)).ok());
+    Execution differs = TimedHit(clean, second, 102);
+    (*differs.mutable_metrics())["loss"] = 0.5;
+    ASSERT_TRUE((*store)->RecordExecution(differs).ok());
+    Execution untimed = load;
+    untimed.set_run_id(second);
+    untimed.set_status(Execution::CACHED);
+    untimed.set_cache_hit(true);
+    ASSERT_TRUE((*store)->RecordExecution(untimed).ok());
+    ASSERT_TRUE(
+        (*store)->RecordExecution(Exec(second, "copy", "k4", {Ref("y", kB)}, {Ref("0", kC)})).ok());
+
+    for (int64_t run_id : {first, second, empty}) {
+      absl::StatusOr<RunCounts> counts = (*store)->CountExecutions(run_id);
+      ASSERT_TRUE(counts.ok()) << counts.status();
+      absl::StatusOr<std::vector<Execution>> all = (*store)->ExecutionsOfRun(run_id);
+      ASSERT_TRUE(all.ok()) << all.status();
+      RunCounts expected;
+      for (const Execution& e : *all) {
+        ++expected.executions;
+        if (e.cache_hit()) ++expected.cache_hits;
+        if (e.status() == Execution::FAILED) ++expected.failed;
+      }
+      EXPECT_EQ(counts->executions, expected.executions) << "run " << run_id;
+      EXPECT_EQ(counts->cache_hits, expected.cache_hits) << "run " << run_id;
+      EXPECT_EQ(counts->failed, expected.failed) << "run " << run_id;
+    }
+    absl::StatusOr<RunCounts> counts = (*store)->CountExecutions(second);
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->executions, 5);
+    EXPECT_EQ(counts->cache_hits, 4);
+    EXPECT_EQ(counts->failed, 0);
+    counts = (*store)->CountExecutions(first);
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->executions, 3);
+    EXPECT_EQ(counts->cache_hits, 0);
+    EXPECT_EQ(counts->failed, 1);
+    counts = (*store)->CountExecutions(empty);
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->executions, 0);
+  }
+  // Both kinds of hit were counted: two compact rows, the rest full rows.
+  EXPECT_EQ(RowCount(path, "hits"), 2);
+  EXPECT_EQ(RowCount(path, "executions"), 3 + 3);
 }
 
 }  // namespace

@@ -2,13 +2,18 @@
 // sqlite_lineage_queries.cc.
 #include "mlops/lineage/sqlite_lineage_store.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "mlops/base/file_io.h"
 #include "mlops/lineage/internal/sqlite.h"
 #include "mlops/lineage/internal/store_internal.h"
 
@@ -163,11 +168,64 @@ SqliteLineageStore::SqliteLineageStore(std::string path, SqliteLineageOptions op
                                        std::unique_ptr<sqlite::Db> db)
     : path_(std::move(path)), options_(options), db_(std::move(db)) {}
 
+namespace {
+
+// `path` as an SQLite URI filename with these query parameters (e.g. "mode=ro").
+std::string UriFilename(const std::string& path, absl::string_view query) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const unsigned char u = static_cast<unsigned char>(c);
+      uri += '%';
+      uri += kHex[u >> 4];
+      uri += kHex[u & 15];
+    } else {
+      uri += c;
+    }
+  }
+  return absl::StrCat(uri, "?", query);
+}
+
+// The integer in the first column of the first row of `sql`.
+absl::StatusOr<int64_t> ReadInt(sqlite::Db& db, const char* sql) {
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db.Prepare(sql);
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> r = (*q)->Step();
+  if (!r.ok()) return r.status();
+  return (*q)->Int(0);
+}
+
+// Opens `path` for reading only, creating no file (see SqliteLineageOptions::read_only).
+absl::StatusOr<std::unique_ptr<sqlite::Db>> OpenReadOnly(const std::string& path) {
+  if (path == ":memory:") {
+    return absl::InvalidArgumentError("a read-only lineage store needs a database file");
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no lineage database at ", path));
+    }
+    return PosixError(errno, "stat", path);
+  }
+  // Without a WAL file every commit is in the database file, and an ordinary read-only
+  // connection would create -wal and -shm files (or fail where it may not): read the file
+  // as it is. With one, read through it, with the usual locking.
+  const bool has_wal = ::access((path + "-wal").c_str(), F_OK) == 0;
+  return sqlite::Db::Open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                          UriFilename(path, has_wal ? "mode=ro" : "mode=ro&immutable=1"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
     const std::string& path, SqliteLineageOptions options) {
   if (path.empty()) return absl::InvalidArgumentError("lineage database path is empty");
-  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
-      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db =
+      options.read_only
+          ? OpenReadOnly(path)
+          : sqlite::Db::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                       SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
   std::unique_ptr<SqliteLineageStore> store(
       new SqliteLineageStore(path, options, *std::move(db)));
@@ -176,7 +234,7 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
     absl::Status s = store->Init();
     if (!s.ok()) return s;
   }
-  if (options.max_batch_delay > absl::ZeroDuration()) {
+  if (options.max_batch_delay > absl::ZeroDuration() && !options.read_only) {
     store->flusher_ = std::thread([s = store.get()] { s->FlusherLoop(); });
   }
   return store;
@@ -185,20 +243,16 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
 absl::Status SqliteLineageStore::Init() {
   sqlite3_busy_timeout(db_->get(),
                        static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
-  const auto read_int = [this](const char* sql) -> absl::StatusOr<int64_t> {
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_->Prepare(sql);
-    if (!q.ok()) return q.status();
-    absl::StatusOr<bool> r = (*q)->Step();
-    if (!r.ok()) return r.status();
-    return (*q)->Int(0);
-  };
+  const auto read_int = [this](const char* sql) { return ReadInt(*db_, sql); };
   // Check and (if new) create the schema in one write transaction, so that processes
   // opening a new database at once see it either empty or complete. Taking the write lock
   // is also where a file that is not a database shows itself.
-  absl::Status s = db_->Exec("BEGIN IMMEDIATE");
+  // A read-only store only checks the schema, and writes nothing.
+  const bool read_only = options_.read_only;
+  absl::Status s = read_only ? absl::OkStatus() : db_->Exec("BEGIN IMMEDIATE");
   if (!s.ok()) return s;
-  const auto fail = [this](absl::Status status) {
-    db_->Exec("ROLLBACK").IgnoreError();
+  const auto fail = [this, read_only](absl::Status status) {
+    if (!read_only) db_->Exec("ROLLBACK").IgnoreError();
     return status;
   };
   absl::StatusOr<int64_t> app_id = read_int("PRAGMA application_id");
@@ -221,7 +275,33 @@ absl::Status SqliteLineageStore::Init() {
         path_, " was written by a newer mlops (lineage schema version ", *version,
         "); this build reads versions up to ", kSchemaVersion)));
   }
-  if (*version < kSchemaVersion) {
+  if (read_only) {
+    if (*version == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " has no lineage schema yet (an empty database), and is opened read-only"));
+    }
+    // A version-1 database has no hits table; the queries then skip it.
+    absl::StatusOr<int64_t> hits = read_int(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'hits'");
+    if (!hits.ok()) return hits.status();
+    has_hits_ = *hits != 0;
+    s = db_->Exec("PRAGMA query_only=1");
+    if (!s.ok()) return s;
+  } else {
+    s = InitSchema(*version);
+    if (!s.ok()) return s;
+  }
+  return PrepareStatements();
+}
+
+absl::Status SqliteLineageStore::InitSchema(int64_t version) {
+  const auto fail = [this](absl::Status status) {
+    db_->Exec("ROLLBACK").IgnoreError();
+    return status;
+  };
+  const auto read_int = [this](const char* sql) { return ReadInt(*db_, sql); };
+  absl::Status s;
+  if (version < kSchemaVersion) {
     s = db_->Exec(kSchemaV1);
     if (s.ok()) s = db_->Exec(kSchemaV2);
     absl::StatusOr<int64_t> has_template = read_int(
@@ -254,86 +334,100 @@ absl::Status SqliteLineageStore::Init() {
     s = db_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA wal_autocheckpoint=16384;");
     if (!s.ok()) return s;
   }
+  return absl::OkStatus();
+}
 
+absl::Status SqliteLineageStore::PrepareStatements() {
+  // A read-only store prepares only what reads use (the others may name what a version-1
+  // database lacks); without the hits table, the hits of a representative are its full
+  // rows alone, and the other statements on hits are left unprepared (null).
+  enum Use { kWrite, kRead, kReadHits };
   stmts_ = std::make_unique<Statements>();
   struct {
+    Use use;
     std::unique_ptr<sqlite::Statement>* slot;
     const char* sql;
   } const prepared[] = {
-      {&stmts_->begin, "BEGIN IMMEDIATE"},
-      {&stmts_->commit, "COMMIT"},
-      {&stmts_->rollback, "ROLLBACK"},
-      {&stmts_->insert_execution,
+      {kWrite, &stmts_->begin, "BEGIN IMMEDIATE"},
+      {kWrite, &stmts_->commit, "COMMIT"},
+      {kWrite, &stmts_->rollback, "ROLLBACK"},
+      {kWrite, &stmts_->insert_execution,
        "INSERT OR REPLACE INTO executions(id, run_id, step, action_key, status, cache_hit, "
        "rep_id, result_key, start_us, end_us, proto, template) "
        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"},
       // The literal rep_id conditions let SQLite use the partial indexes.
-      {&stmts_->representative_of_result,
+      {kWrite, &stmts_->representative_of_result,
        "SELECT id, template FROM executions WHERE result_key = ?1 AND rep_id = 0 AND id != ?2 "
        "ORDER BY id LIMIT 1"},
-      {&stmts_->hits_of_representative,
+      {kReadHits, &stmts_->hits_of_representative,
        "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 "
        "UNION ALL SELECT id FROM hits WHERE rep_id = ?1 ORDER BY 1"},
-      {&stmts_->insert_hit,
+      {kWrite, &stmts_->insert_hit,
        "INSERT OR REPLACE INTO hits(id, run_id, rep_id, start_ns, end_ns) "
        "VALUES(?1, ?2, ?3, ?4, ?5)"},
-      {&stmts_->delete_hit, "DELETE FROM hits WHERE id = ?1"},
-      {&stmts_->delete_execution, "DELETE FROM executions WHERE id = ?1"},
-      {&stmts_->get_hit,
+      {kWrite, &stmts_->delete_hit, "DELETE FROM hits WHERE id = ?1"},
+      {kWrite, &stmts_->delete_execution, "DELETE FROM executions WHERE id = ?1"},
+      {kReadHits, &stmts_->get_hit,
        "SELECT h.run_id, h.rep_id, h.start_ns, h.end_ns, r.proto, r.id IS NOT NULL "
        "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.id = ?1"},
-      {&stmts_->compact_hits_of_representative,
+      {kWrite, &stmts_->compact_hits_of_representative,
        "SELECT id, run_id, start_ns, end_ns FROM hits WHERE rep_id = ?1 ORDER BY id"},
-      {&stmts_->delete_compact_hits_of_representative, "DELETE FROM hits WHERE rep_id = ?1"},
-      {&stmts_->compact_hits_of_run,
+      {kWrite, &stmts_->delete_compact_hits_of_representative, "DELETE FROM hits WHERE rep_id = ?1"},
+      {kReadHits, &stmts_->compact_hits_of_run,
        "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, r.id IS NOT NULL "
        "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.run_id = ?1 "
        "ORDER BY h.id"},
       // Newest first by start time in whole microseconds (floored, as the executions
       // table's start_us), then by id: the order ExecutionsOfStep promises.
-      {&stmts_->compact_hits_of_step,
+      {kReadHits, &stmts_->compact_hits_of_step,
        "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, 1 "
        "FROM executions r JOIN hits h ON h.rep_id = r.id "
        "WHERE r.step = ?1 AND r.rep_id = 0 "
        "ORDER BY (h.start_ns - ((h.start_ns % 1000) + 1000) % 1000) / 1000 DESC, h.id DESC "
        "LIMIT ?2"},
-      {&stmts_->move_hits,
+      {kWrite, &stmts_->move_hits,
        "UPDATE executions SET rep_id = ?1 WHERE rep_id = ?2 AND rep_id != 0"},
-      {&stmts_->data_version, "PRAGMA data_version"},
-      {&stmts_->rep_of_execution,
+      {kWrite, &stmts_->data_version, "PRAGMA data_version"},
+      {kWrite, &stmts_->rep_of_execution,
        "SELECT rep_id, result_key FROM executions WHERE id = ?1"},
-      {&stmts_->find_artifact,
+      {kWrite, &stmts_->find_artifact,
        "SELECT id, type_name, label, uri FROM artifacts WHERE digest = ?1"},
-      {&stmts_->insert_artifact,
+      {kWrite, &stmts_->insert_artifact,
        "INSERT INTO artifacts(digest, type_name, size, label, uri) VALUES(?1, ?2, ?3, ?4, ?5) "
        "ON CONFLICT(digest) DO NOTHING RETURNING id"},
-      {&stmts_->fill_artifact,
+      {kWrite, &stmts_->fill_artifact,
        "UPDATE artifacts SET "
        "label = CASE WHEN label = '' THEN ?2 ELSE label END, "
        "uri = CASE WHEN uri = '' THEN ?3 ELSE uri END, "
        "type_name = CASE WHEN type_name = '' THEN ?4 ELSE type_name END WHERE id = ?1"},
-      {&stmts_->insert_event,
+      {kWrite, &stmts_->insert_event,
        "INSERT OR IGNORE INTO events(artifact_id, kind, execution_id, name) "
        "VALUES(?1, ?2, ?3, ?4)"},
-      {&stmts_->delete_event,
+      {kWrite, &stmts_->delete_event,
        "DELETE FROM events WHERE artifact_id = (SELECT id FROM artifacts WHERE digest = ?1) "
        "AND kind = ?2 AND execution_id = ?3 AND name = ?4"},
-      {&stmts_->delete_unreferenced_artifact,
+      {kWrite, &stmts_->delete_unreferenced_artifact,
        "DELETE FROM artifacts WHERE digest = ?1 AND NOT EXISTS "
        "(SELECT 1 FROM events WHERE artifact_id = artifacts.id)"},
-      {&stmts_->reserve_ids,
+      {kWrite, &stmts_->reserve_ids,
        "UPDATE id_blocks SET next = next + ?1 WHERE kind = 'execution' RETURNING next"},
-      {&stmts_->run_exists, "SELECT 1 FROM runs WHERE id = ?1"},
-      {&stmts_->get_execution, "SELECT proto FROM executions WHERE id = ?1"},
-      {&stmts_->get_artifact,
+      {kRead, &stmts_->run_exists, "SELECT 1 FROM runs WHERE id = ?1"},
+      {kRead, &stmts_->get_execution, "SELECT proto FROM executions WHERE id = ?1"},
+      {kRead, &stmts_->get_artifact,
        "SELECT type_name, size, label, uri FROM artifacts WHERE digest = ?1"},
-      {&stmts_->edge_executions,
+      {kRead, &stmts_->edge_executions,
        "SELECT DISTINCT x.id, x.cache_hit FROM artifacts a "
        "JOIN events e ON e.artifact_id = a.id JOIN executions x ON x.id = e.execution_id "
        "WHERE a.digest = ?1 AND e.kind = ?2 ORDER BY x.cache_hit, x.id"},
   };
   for (const auto& p : prepared) {
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(p.sql);
+    if (options_.read_only && p.use == kWrite) continue;
+    const char* sql = p.sql;
+    if (!has_hits_ && p.use == kReadHits) {
+      if (p.slot != &stmts_->hits_of_representative) continue;
+      sql = "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 ORDER BY 1";
+    }
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(sql);
     if (!stmt.ok()) return stmt.status();
     *p.slot = *std::move(stmt);
   }
@@ -595,8 +689,16 @@ absl::Status SqliteLineageStore::CheckRunExists(int64_t run_id) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteLineageStore::CheckWritable() const {
+  if (!options_.read_only) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("lineage database ", path_, " is open read-only"));
+}
+
 absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(Execution execution) {
-  absl::Status s = ValidateExecution(execution);
+  absl::Status s = CheckWritable();
+  if (!s.ok()) return s;
+  s = ValidateExecution(execution);
   if (!s.ok()) return s;
   std::unique_lock<std::mutex> queue(queue_mu_);
   // The rare slow paths (an unknown run, an exhausted id block, a full queue) need the
@@ -645,7 +747,9 @@ absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(Execution execution)
 }
 
 absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
-  absl::Status s = ValidateExecution(execution);
+  absl::Status s = CheckWritable();
+  if (!s.ok()) return s;
+  s = ValidateExecution(execution);
   if (!s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   {
@@ -715,6 +819,7 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
 }
 
 absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   if (run.program().empty()) return absl::InvalidArgumentError("run has no program name");
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status s = stmts_->begin->Run();
@@ -757,6 +862,7 @@ absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
 }
 
 absl::Status SqliteLineageStore::UpdateRun(const Run& run) {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<std::unique_ptr<sqlite::Statement>> upd = db_->Prepare(
       "UPDATE runs SET program = ?1, status = ?2, start_us = ?3, end_us = ?4, proto = ?5 "
@@ -777,6 +883,7 @@ absl::Status SqliteLineageStore::UpdateRun(const Run& run) {
 }
 
 absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status s = FlushLocked();
   if (!s.ok()) return s;

@@ -56,6 +56,27 @@ struct SqliteLineageOptions {
   absl::Duration max_batch_delay = absl::Milliseconds(100);
   // How long a writer waits for another process's transaction before failing UNAVAILABLE.
   absl::Duration busy_timeout = absl::Seconds(60);
+  // Open for reading only, e.g. to inspect a workspace one may not write (the `mlops`
+  // command line's reading commands). The file is never created and the schema never
+  // created or upgraded: a version-1 database is read as it is (it has no compact hits).
+  // No background thread is started, and every write method (BeginRun, UpdateRun,
+  // DeleteRun, RecordExecution, UpdateExecution) fails FAILED_PRECONDITION.
+  //
+  // WAL: SQLite reads a WAL database through its -wal and -shm files, and a read-only
+  // connection creates them when they are missing (and leaves them behind) if it may write
+  // the directory, or fails if it may not. So:
+  //   - if `<path>-wal` exists (a writer has the database open, or crashed), the database
+  //     is opened read-only in the ordinary way: locking works, the committed contents of
+  //     the WAL are seen, and SQLite uses the -shm file as it finds it (read-only if it may
+  //     not write it) or, if it is missing, creates it when it may;
+  //   - if it does not, every commit is in the database file (the last connection to close
+  //     checkpoints and removes the WAL): the file is opened `immutable`, which creates no
+  //     files and takes no locks. The store then sees the database as it was when opened,
+  //     and a writer that starts meanwhile and checkpoints into the file (on closing, or
+  //     past 64 MB of WAL) can make reads fail DATA_LOSS: read-only stores are for short
+  //     inspections, not for following a database that others are writing.
+  // Either way the database file itself is never written.
+  bool read_only = false;
 };
 
 class SqliteLineageStore : public LineageStore {
@@ -65,11 +86,13 @@ class SqliteLineageStore : public LineageStore {
   // only know version 1 refuse it).
   static constexpr int kSchemaVersion = 2;
 
-  // Opens (creating if needed) the database at `path`; ":memory:" gives a private in-memory
-  // database. Errors, each naming the path:
+  // Opens (creating if needed, unless options.read_only) the database at `path`;
+  // ":memory:" gives a private in-memory database. Errors, each naming the path:
   //   INVALID_ARGUMENT     the file is not an SQLite database, or is another
-  //                        application's SQLite database;
-  //   FAILED_PRECONDITION  it was written by a newer schema than kSchemaVersion;
+  //                        application's SQLite database; ":memory:" with read_only;
+  //   FAILED_PRECONDITION  it was written by a newer schema than kSchemaVersion; with
+  //                        read_only, it is an empty database (no schema yet);
+  //   NOT_FOUND            with read_only, there is no file at `path`;
   //   DATA_LOSS            it is corrupt;
   //   PERMISSION_DENIED / NOT_FOUND / ...  it cannot be opened or created.
   static absl::StatusOr<std::unique_ptr<SqliteLineageStore>> Open(
@@ -108,6 +131,12 @@ class SqliteLineageStore : public LineageStore {
   SqliteLineageStore(std::string path, SqliteLineageOptions options,
                      std::unique_ptr<sqlite::Db> db);
   absl::Status Init();
+  // Creates or upgrades the schema, inside the transaction Init began, commits, and
+  // switches to WAL. `version` is the database's schema version.
+  absl::Status InitSchema(int64_t version);
+  absl::Status PrepareStatements();
+  // FAILED_PRECONDITION naming the path if the store is read-only.
+  absl::Status CheckWritable() const;
 
   // All of these REQUIRE mu_ held.
   absl::Status FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -179,6 +208,9 @@ class SqliteLineageStore : public LineageStore {
 
   const std::string path_;
   const SqliteLineageOptions options_;
+  // Whether the database has the hits table (version 2): false only for a version-1
+  // database opened read-only. Set by Init, constant after.
+  bool has_hits_ = true;
 
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
   // mu_ guards the database connection; queue_mu_ the queue of unwritten executions, so
@@ -217,6 +249,7 @@ class SqliteLineageStore : public LineageStore {
   absl::StatusOr<std::vector<Digest>> FindArtifactsByPrefix(absl::string_view hex_prefix,
                                                             int limit = 100) override;
   absl::StatusOr<std::vector<StepOutput>> StepOutputs() override;
+  absl::StatusOr<RunCounts> CountExecutions(int64_t run_id) override;
 };
 
 }  // namespace mlops

@@ -109,6 +109,7 @@ absl::StatusOr<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& di
   if (dir.empty()) return absl::InvalidArgumentError("store directory is empty");
   std::string root = dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (options.read_only) return OpenReadOnly(root, options);
   absl::Status s = MakeDirectories(root);
   if (!s.ok()) return s;
   if (::access(root.c_str(), W_OK | X_OK) != 0) {
@@ -140,6 +141,36 @@ absl::StatusOr<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& di
   s = store->RemoveStaleTemps();
   if (!s.ok()) return s;
   return store;
+}
+
+absl::StatusOr<std::unique_ptr<DiskStore>> DiskStore::OpenReadOnly(const std::string& root,
+                                                                   DiskStoreOptions options) {
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no store at ", root));
+    return PosixError(errno, "stat", root);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(root, " is not a directory"));
+  }
+  const std::string format_path = absl::StrCat(root, "/FORMAT");
+  absl::StatusOr<std::string> format = ReadFile(format_path);
+  if (absl::IsNotFound(format.status())) {
+    return absl::NotFoundError(
+        absl::StrCat("no store at ", root, ": it has no FORMAT file"));
+  }
+  if (!format.ok()) return format.status();
+  if (*format != kFormat) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("not an mlops disk store of a format this build reads: ", format_path,
+                     " says \"", absl::string_view(*format).substr(0, 64), "\""));
+  }
+  return std::unique_ptr<DiskStore>(new DiskStore(root, options));
+}
+
+absl::Status DiskStore::CheckWritable() const {
+  if (!options_.read_only) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat("store ", dir_, " is open read-only"));
 }
 
 std::string DiskStore::PathOf(const Digest& digest) const {
@@ -186,6 +217,7 @@ absl::Status DiskStore::Publish(int fd, const std::string& temp_path, const Dige
 }
 
 absl::StatusOr<Digest> DiskStore::Put(absl::string_view bytes) {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   const Digest digest = Digest::Of(bytes);
   struct stat st;
   if (::stat(PathOf(digest).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
@@ -207,6 +239,7 @@ absl::StatusOr<Digest> DiskStore::Put(absl::string_view bytes) {
 }
 
 absl::StatusOr<std::unique_ptr<BlobWriter>> DiskStore::NewWriter() {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   int fd = -1;
   std::string temp;
   absl::Status s = CreateTemp(&fd, &temp);
@@ -258,12 +291,13 @@ absl::StatusOr<Blob> DiskStore::Get(const Digest& digest) {
   }
   const Digest actual = Digest::Of(blob.view());
   if (actual != digest) {
-    Quarantine(path, fd.get());
+    if (!options_.read_only) Quarantine(path, fd.get());
     return absl::DataLossError(absl::StrCat("stored value ", path, " is corrupt: its ",
                                             blob.size(), " bytes hash to ", actual.ToHex(),
-                                            "; moved to quarantine"));
+                                            options_.read_only ? "" : "; moved to quarantine"));
   }
-  if (absl::ToUnixSeconds(absl::Now()) - st.st_mtim.tv_sec > kTouchAfterSeconds) {
+  if (!options_.read_only &&
+      absl::ToUnixSeconds(absl::Now()) - st.st_mtim.tv_sec > kTouchAfterSeconds) {
     ::futimens(fd.get(), nullptr);  // last access, for LRU eviction; best effort
   }
   return blob;
@@ -277,6 +311,7 @@ absl::StatusOr<bool> DiskStore::Contains(const Digest& digest) {
 }
 
 absl::Status DiskStore::Delete(const Digest& digest) {
+  if (absl::Status w = CheckWritable(); !w.ok()) return w;
   const std::string path = PathOf(digest);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "unlink", path);
   return absl::OkStatus();

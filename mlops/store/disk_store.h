@@ -44,12 +44,19 @@ struct DiskStoreOptions {
   Durability durability = Durability::kNone;
   // Values at least this large are read as a memory mapping instead of a heap copy.
   size_t map_threshold = 64 * 1024;
+  // Open for reading only, e.g. to inspect a store one may not write: Open creates nothing
+  // and removes no temporary files; Get neither refreshes mtimes (last access) nor moves a
+  // corrupt value to quarantine (it still fails DATA_LOSS); Put, NewWriter and Delete fail
+  // FAILED_PRECONDITION.
+  bool read_only = false;
 };
 
 class DiskStore : public ContentStore {
  public:
   // Opens the store in `dir`, creating it (and missing parents) if needed, and removes the
-  // temporary files of crashed writers. Errors, each naming the path:
+  // temporary files of crashed writers (with options.read_only, neither). Errors, each
+  // naming the path:
+  //   NOT_FOUND            with read_only, `dir` or its FORMAT file does not exist;
   //   FAILED_PRECONDITION  `dir` (or a part of the layout) exists but is not a directory, or
   //                        FORMAT names another format;
   //   PERMISSION_DENIED    `dir` cannot be created or written;
@@ -75,6 +82,8 @@ class DiskStore : public ContentStore {
  private:
   friend class DiskBlobWriter;
   DiskStore(std::string dir, DiskStoreOptions options);
+  static absl::StatusOr<std::unique_ptr<DiskStore>> OpenReadOnly(const std::string& root,
+                                                                 DiskStoreOptions options);
 
   // Creates a locked temporary file in tmp/; returns its fd and path.
   absl::Status CreateTemp(int* fd, std::string* path);
@@ -82,6 +91,8 @@ class DiskStore : public ContentStore {
   absl::Status Publish(int fd, const std::string& temp_path, const Digest& digest);
   absl::Status RemoveStaleTemps();
   void Quarantine(const std::string& path, int fd);
+  // FAILED_PRECONDITION naming the store if it is read-only.
+  absl::Status CheckWritable() const;
 
   const std::string dir_;
   const DiskStoreOptions options_;

@@ -676,5 +676,56 @@ TEST(DiskStoreTest, EachQuarantinedCopyIsKept) {
   EXPECT_THAT(sizes, ElementsAre(100u, 101u));
 }
 
+// ---------------------------------------------------------------------------------------
+// Read-only.
+
+absl::StatusOr<std::unique_ptr<DiskStore>> OpenReadOnly(const std::string& dir) {
+  DiskStoreOptions options;
+  options.read_only = true;
+  return DiskStore::Open(dir, options);
+}
+
+TEST(DiskStoreReadOnlyTest, AMissingStoreIsNotFoundAndNothingIsCreated) {
+  const std::string parent = FreshDir();
+  EXPECT_THAT(OpenReadOnly(parent + "/store"), StatusIs(absl::StatusCode::kNotFound));
+  CHECK_SYS(::mkdir((parent + "/empty").c_str(), 0755) == 0);
+  EXPECT_THAT(OpenReadOnly(parent + "/empty"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ListDir(parent), ElementsAre("empty"));
+  EXPECT_THAT(ListDir(parent + "/empty"), IsEmpty());
+}
+
+TEST(DiskStoreReadOnlyTest, ReadsWithoutTouchingQuarantiningOrRemovingTemps) {
+  const std::string dir = FreshDir() + "/store";
+  Digest good, bad;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DiskStore> store, OpenStore(dir));
+    ASSERT_OK_AND_ASSIGN(good, store->Put("read long ago"));
+    ASSERT_OK_AND_ASSIGN(bad, store->Put(Pattern(1000, 7)));
+    SetAge(store->PathOf(good), 3600);
+    CHECK_SYS(::truncate(store->PathOf(bad).c_str(), 100) == 0);
+  }
+  const std::string temp = dir + "/tmp/12345.0.1700000000";
+  Spit(temp, "left by a crashed writer");
+  SetAge(temp, 3600);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DiskStore> store, OpenReadOnly(dir));
+  const time_t mtime = MtimeOf(store->PathOf(good));
+  ASSERT_OK_AND_ASSIGN(Blob blob, store->Get(good));
+  EXPECT_EQ(blob.view(), "read long ago");
+  EXPECT_EQ(MtimeOf(store->PathOf(good)), mtime);  // last access not refreshed
+  EXPECT_THAT(store->Get(bad), StatusIs(absl::StatusCode::kDataLoss));
+  struct stat st;
+  EXPECT_EQ(::stat(store->PathOf(bad).c_str(), &st), 0);  // not moved
+  EXPECT_THAT(ListDir(dir + "/quarantine"), IsEmpty());
+  EXPECT_THAT(ListDir(dir + "/tmp"), ElementsAre("12345.0.1700000000"));
+  ASSERT_OK_AND_ASSIGN(const std::vector<StoreEntry> list, store->List());
+  EXPECT_THAT(list, SizeIs(2));
+  EXPECT_TRUE(*store->Contains(good));
+  // Writes fail.
+  EXPECT_THAT(store->Put("new"), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store->NewWriter(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store->Delete(good), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(*store->Contains(good));
+}
+
 }  // namespace
 }  // namespace mlops

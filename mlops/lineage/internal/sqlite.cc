@@ -33,9 +33,12 @@ absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, int flags) {
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, int flags,
+                                             const std::string& uri) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = uri.empty()
+                     ? sqlite3_open_v2(path.c_str(), &db, flags, nullptr)
+                     : sqlite3_open_v2(uri.c_str(), &db, flags | SQLITE_OPEN_URI, nullptr);
   if (rc != SQLITE_OK) {
     absl::Status s = sqlite::Error(db, rc, path);
     sqlite3_close_v2(db);

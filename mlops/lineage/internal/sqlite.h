@@ -26,7 +26,10 @@ class Statement;
 // One connection. Not thread-safe: the owner serializes its use.
 class Db {
  public:
-  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, int flags);
+  // Opens `path` with sqlite3_open_v2 `flags`; or, if `uri` is not empty, opens that URI
+  // filename (adding SQLITE_OPEN_URI) while errors still name `path`.
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& path, int flags,
+                                                  const std::string& uri = "");
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
