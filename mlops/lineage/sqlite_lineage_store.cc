@@ -25,10 +25,12 @@ using lineage_internal::Micros;
 namespace {
 
 constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
-// Execution ids are reserved in blocks that start small (so that short runs leave few gaps
-// in the numbering) and double up to the largest size as a process records more.
+// Execution ids are reserved in blocks that start small and double up to the largest size
+// as a process records more, so the ids a process leaves unused are fewer than those it
+// used. Reserving takes the database lock, which a batch being written holds for a while:
+// large blocks keep recording from waiting for it often.
 constexpr int64_t kFirstIdBlock = 16;
-constexpr int64_t kLargestIdBlock = 1024;
+constexpr int64_t kLargestIdBlock = int64_t{1} << 20;
 // Writers block (or write themselves) once this many batches are queued.
 constexpr int kMaxQueuedBatches = 2;
 // The cache of representatives (result key → execution) is dropped when it grows past this.
@@ -746,22 +748,30 @@ absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(Execution execution)
   return id;
 }
 
+bool SqliteLineageStore::UpdateQueued(const Execution& execution) {
+  // Newest first: the execution being finished is usually the last one recorded.
+  std::lock_guard<std::mutex> queue(queue_mu_);
+  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+    if (it->id() == execution.id()) {
+      *it = execution;
+      return true;
+    }
+  }
+  return false;
+}
+
 absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   absl::Status s = CheckWritable();
   if (!s.ok()) return s;
   s = ValidateExecution(execution);
   if (!s.ok()) return s;
+  // Most often the execution is still queued (a step that ran shorter than a batch): update
+  // it there without the database lock, which a batch being written holds for long. One
+  // not found here is in the database, or in the batch being written, which the lock below
+  // waits for.
+  if (UpdateQueued(execution)) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
-  {
-    // Newest first: the execution being finished is usually the last one recorded.
-    std::lock_guard<std::mutex> queue(queue_mu_);
-    for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
-      if (it->id() == execution.id()) {
-        *it = execution;
-        return absl::OkStatus();
-      }
-    }
-  }
+  if (UpdateQueued(execution)) return absl::OkStatus();
   s = FlushLocked();
   if (!s.ok()) return s;
   absl::StatusOr<Execution> existing = LoadExecution(execution.id());

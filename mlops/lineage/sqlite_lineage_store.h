@@ -205,6 +205,8 @@ class SqliteLineageStore : public LineageStore {
   absl::StatusOr<Subgraph> Closure(const LineageNode& from, const ClosureOptions& options,
                                    bool upstream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlusherLoop();
+  // Replaces the queued (not yet written) execution with execution.id(), if there is one.
+  bool UpdateQueued(const Execution& execution) ABSL_LOCKS_EXCLUDED(queue_mu_);
 
   const std::string path_;
   const SqliteLineageOptions options_;
