@@ -1,4 +1,4 @@
-// Compiled by call_compile_error_test.sh, never by the build. Without BAD every call below
+// Compiled by //mlops/core:call_compile_error_test, never by the build. Without BAD every call below
 // compiles (a control: the headers are all found and the good calls are accepted). With
 // BAD, each call marked "want:" must fail to compile, and the first error the compiler
 // reports for that line must be the one named (the script matches errors to lines by the

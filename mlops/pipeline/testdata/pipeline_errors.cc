@@ -1,4 +1,4 @@
-// Compiled by pipeline_compile_error_test.sh, never by the build. Without BAD every line
+// Compiled by //mlops/pipeline:pipeline_compile_error_test, never by the build. Without BAD every line
 // below compiles (a control: the headers are all found and the good wiring is accepted).
 // With BAD, each line marked "want:" must fail to compile, and the first error the
 // compiler reports for that line must be the one named.
