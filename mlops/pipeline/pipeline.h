@@ -14,6 +14,10 @@
 // nothing upstream is loaded or rehashed. After a change to one node (its step version, a
 // literal input, an input file's content), only that node and what depends on it run.
 // A value a running node needs but that cannot be read (evicted, corrupt) is recomputed.
+// (Values missing when the run starts are simply misses, computed in dependency order. A
+// value that disappears or goes bad after its node's hit is recomputed on the running
+// thread's stack, one frame per node up the chain of such values: a chain of thousands of
+// them, e.g. a concurrent `mlops gc` evicting a long chain mid-run, could exhaust it.)
 //
 // Example:
 //   mlops::Pipeline p("train");
