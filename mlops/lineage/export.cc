@@ -1,6 +1,9 @@
 #include "mlops/lineage/export.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -68,8 +71,22 @@ absl::StatusOr<std::string> ToJson(const Subgraph& graph) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
+  // MessageToJsonString prints map entries (params, metrics) in hash order, which differs
+  // between runs. Printing from the deterministic binary form keeps them in key order.
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    graph.SerializeToCodedStream(&coded);
+  }
+  static google::protobuf::util::TypeResolver* const resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com", google::protobuf::DescriptorPool::generated_pool());
   std::string out;
-  const auto status = google::protobuf::util::MessageToJsonString(graph, &out, options);
+  const auto status = google::protobuf::util::BinaryToJsonString(
+      resolver, "type.googleapis.com/" + Subgraph::descriptor()->full_name(), binary, &out,
+      options);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print lineage as JSON: ", status.ToString()));
   }

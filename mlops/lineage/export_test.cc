@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "mlops/lineage/lineage.pb.h"
 
@@ -261,6 +262,30 @@ TEST(ToJsonTest, UsesProtoFieldNamesAndCanonicalMapping) {
   // Fields at their default value are printed too.
   EXPECT_THAT(*json, HasSubstr("\"nondeterministic\":false"));
   EXPECT_THAT(*json, HasSubstr("\"uri\":\"\""));
+}
+
+TEST(ToJsonTest, MapEntriesAreInKeyOrderWhateverTheInsertionOrder) {
+  // Params and metrics are protobuf maps, iterated in hash order; the JSON must not be.
+  Subgraph forward, backward;
+  Execution* f = forward.add_executions();
+  Execution* b = backward.add_executions();
+  for (int i = 0; i < 50; ++i) {
+    (*f->mutable_params())[absl::StrCat("k", 100 + i)] = absl::StrCat(i);
+    (*b->mutable_params())[absl::StrCat("k", 149 - i)] = absl::StrCat(49 - i);
+    (*f->mutable_metrics())[absl::StrCat("m", 100 + i)] = i;
+    (*b->mutable_metrics())[absl::StrCat("m", 149 - i)] = 49 - i;
+  }
+  absl::StatusOr<std::string> a = ToJson(forward);
+  absl::StatusOr<std::string> c = ToJson(backward);
+  ASSERT_TRUE(a.ok() && c.ok());
+  EXPECT_EQ(*a, *c);
+  size_t last = 0;
+  for (int i = 0; i < 50; ++i) {
+    const size_t at = a->find(absl::StrCat("\"k", 100 + i, "\""));
+    ASSERT_NE(at, std::string::npos) << i;
+    EXPECT_GT(at, last) << "param k" << 100 + i << " is out of key order";
+    last = at;
+  }
 }
 
 TEST(ToJsonTest, EmptyGraph) {
