@@ -18,6 +18,7 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -46,6 +47,7 @@ namespace {
 using ::google::protobuf::ListValue;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
+using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -253,6 +255,14 @@ TEST_F(CliTest, LineageOfTheModelReachesTheCsv) {
     steps.insert(Field(e, "step_name").string_value());
   }
   EXPECT_EQ(steps, (std::set<std::string>{"load", "standardize", "split", "train"}));
+
+  // --json is --format json, as in every other listing (and may repeat it). Compared as
+  // parsed values: protobuf's JSON writes map entries (params) in no fixed order.
+  const Struct by_format = Json({"lineage", model, "--format", "json"});
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"lineage", model, "--json"}, {"lineage", "--json", model, "--format=json"}}) {
+    EXPECT_TRUE(MessageDifferencer::Equals(Json(args), by_format)) << absl::StrJoin(args, " ");
+  }
 
   // One hop only: train and nothing further up.
   const Struct near = Json({"lineage", model, "--depth", "1", "--format", "json"});
@@ -476,6 +486,8 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
       {"lineage", "abc", "--format", "png"},
       {"lineage", "abc", "--upstream", "--downstream"},
       {"lineage", "abc", "--depth"},
+      {"lineage", "abc", "--json", "--format", "dot"},
+      {"lineage", "abc", "--format=text", "--json"},
       {"lineage", "run:1"},
       {"diff", "1"},
       {"diff", "1", "abc"},
@@ -491,6 +503,9 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
     EXPECT_THAT(r.err, HasSubstr("usage:")) << absl::StrJoin(args, " ");
     EXPECT_TRUE(r.out.empty()) << absl::StrJoin(args, " ");
   }
+  const Result clash = Mlops({"lineage", "abc", "--json", "--format", "dot"});
+  EXPECT_THAT(clash.err, HasSubstr("--json is --format json; it cannot go with --format dot"));
+  EXPECT_THAT(Mlops({"lineage", "--help"}).out, HasSubstr("--json is --format json"));
   const Result help = Mlops({"gc", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("--max-size SIZE"));
