@@ -33,6 +33,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
@@ -215,6 +216,26 @@ TEST_F(CliTest, RunsListsBothRunsAndTheSecondIsAllHits) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("PROGRAM"));
   EXPECT_THAT(text.out, HasSubstr("quickstart"));
+  // Numbers are right-aligned: each count ends where its header ends.
+  const std::vector<std::string> lines = absl::StrSplit(text.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << text.out;
+  const size_t executions_end = lines[0].find("EXECUTIONS") + std::strlen("EXECUTIONS");
+  ASSERT_TRUE(absl::EndsWith(lines[0], "HITS")) << text.out;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].substr(executions_end - 2, 3), " 5 ") << text.out;
+    EXPECT_EQ(lines[i].size(), lines[0].size()) << text.out;  // HITS, the last column
+  }
+  EXPECT_TRUE(absl::EndsWith(lines[1], " 5")) << text.out;  // newest first: all hits
+  EXPECT_TRUE(absl::EndsWith(lines[2], " 0")) << text.out;
+  // du's entry counts and sizes too: its last column, SIZE, ends every line at one place.
+  const Result du = Mlops({"du"});
+  ASSERT_EQ(du.exit_code, 0) << du.err;
+  const std::vector<std::string> du_lines = absl::StrSplit(du.out, '\n', absl::SkipEmpty());
+  ASSERT_GE(du_lines.size(), 3u) << du.out;
+  for (const std::string& line : du_lines) {
+    EXPECT_EQ(line.size(), du_lines[0].size()) << du.out;
+  }
+  EXPECT_TRUE(absl::EndsWith(du_lines[0], " SIZE")) << du.out;
 
   // Nothing listed is not "nothing recorded".
   const Result none = Mlops({"runs", "--limit", "0"});

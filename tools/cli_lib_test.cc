@@ -26,6 +26,7 @@
 #include "tools/json_writer.h"
 #include "tools/lineage_tree.h"
 #include "tools/process.h"
+#include "tools/records.h"
 #include "tools/store_usage.h"
 #include "tools/units.h"
 
@@ -251,6 +252,25 @@ TEST(JsonWriterTest, InvalidUtf8BecomesReplacementCharacters) {
   JsonWriter w;
   w.BeginArray().String("\xFF").EndArray();
   EXPECT_EQ(w.str(), "[\n  \"\\ufffd\"\n]\n");
+}
+
+// --- tables ---
+
+TEST(FormatTableTest, NumbersRightTextLeftNoTrailingBlanks) {
+  const std::vector<std::vector<std::string>> rows = {
+      {"ID", "STEP", "ENTRIES", "SIZE"},
+      {"7", "standardize", "12", "1.5 KiB"},
+      {"12", "x", "3", "999 B"},
+      {"5", "short row"},
+  };
+  const std::vector<Align> align = {Align::kRight, Align::kLeft, Align::kRight, Align::kRight};
+  EXPECT_EQ(FormatTable(rows, align),
+            "ID  STEP         ENTRIES     SIZE\n"
+            " 7  standardize       12  1.5 KiB\n"
+            "12  x                  3    999 B\n"
+            " 5  short row\n");
+  // Without alignments every column is left-aligned, the last one unpadded.
+  EXPECT_EQ(FormatTable({{"a", "bb"}, {"ccc", "d"}}), "a    bb\nccc  d\n");
 }
 
 // --- pins ---
