@@ -576,7 +576,7 @@ TEST_F(CliTest, UnknownAndAmbiguousIdsExitOneNamingThem) {
   r = Mlops({"show", "2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("ambiguous"));
-  EXPECT_THAT(r.err, HasSubstr("run:2"));
+  EXPECT_THAT(r.err, HasSubstr("say run:2 or exec:2"));  // both ways out
 
   // A one-character prefix shared by two of the workspace's digests.
   const Struct graph = Json({"lineage", ModelDigest(), "--format", "json"});
