@@ -18,6 +18,7 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -32,6 +33,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
@@ -46,6 +48,7 @@ namespace {
 using ::google::protobuf::ListValue;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
+using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -213,6 +216,26 @@ TEST_F(CliTest, RunsListsBothRunsAndTheSecondIsAllHits) {
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("PROGRAM"));
   EXPECT_THAT(text.out, HasSubstr("quickstart"));
+  // Numbers are right-aligned: each count ends where its header ends.
+  const std::vector<std::string> lines = absl::StrSplit(text.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << text.out;
+  const size_t executions_end = lines[0].find("EXECUTIONS") + std::strlen("EXECUTIONS");
+  ASSERT_TRUE(absl::EndsWith(lines[0], "HITS")) << text.out;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].substr(executions_end - 2, 3), " 5 ") << text.out;
+    EXPECT_EQ(lines[i].size(), lines[0].size()) << text.out;  // HITS, the last column
+  }
+  EXPECT_TRUE(absl::EndsWith(lines[1], " 5")) << text.out;  // newest first: all hits
+  EXPECT_TRUE(absl::EndsWith(lines[2], " 0")) << text.out;
+  // du's entry counts and sizes too: its last column, SIZE, ends every line at one place.
+  const Result du = Mlops({"du"});
+  ASSERT_EQ(du.exit_code, 0) << du.err;
+  const std::vector<std::string> du_lines = absl::StrSplit(du.out, '\n', absl::SkipEmpty());
+  ASSERT_GE(du_lines.size(), 3u) << du.out;
+  for (const std::string& line : du_lines) {
+    EXPECT_EQ(line.size(), du_lines[0].size()) << du.out;
+  }
+  EXPECT_TRUE(absl::EndsWith(du_lines[0], " SIZE")) << du.out;
 
   // Nothing listed is not "nothing recorded".
   const Result none = Mlops({"runs", "--limit", "0"});
@@ -253,6 +276,14 @@ TEST_F(CliTest, LineageOfTheModelReachesTheCsv) {
     steps.insert(Field(e, "step_name").string_value());
   }
   EXPECT_EQ(steps, (std::set<std::string>{"load", "standardize", "split", "train"}));
+
+  // --json is --format json, as in every other listing (and may repeat it). Compared as
+  // parsed values: protobuf's JSON writes map entries (params) in no fixed order.
+  const Struct by_format = Json({"lineage", model, "--format", "json"});
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"lineage", model, "--json"}, {"lineage", "--json", model, "--format=json"}}) {
+    EXPECT_TRUE(MessageDifferencer::Equals(Json(args), by_format)) << absl::StrJoin(args, " ");
+  }
 
   // One hop only: train and nothing further up.
   const Struct near = Json({"lineage", model, "--depth", "1", "--format", "json"});
@@ -476,6 +507,8 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
       {"lineage", "abc", "--format", "png"},
       {"lineage", "abc", "--upstream", "--downstream"},
       {"lineage", "abc", "--depth"},
+      {"lineage", "abc", "--json", "--format", "dot"},
+      {"lineage", "abc", "--format=text", "--json"},
       {"lineage", "run:1"},
       {"diff", "1"},
       {"diff", "1", "abc"},
@@ -491,6 +524,9 @@ TEST_F(CliTest, BadUsageExitsTwoWithUsage) {
     EXPECT_THAT(r.err, HasSubstr("usage:")) << absl::StrJoin(args, " ");
     EXPECT_TRUE(r.out.empty()) << absl::StrJoin(args, " ");
   }
+  const Result clash = Mlops({"lineage", "abc", "--json", "--format", "dot"});
+  EXPECT_THAT(clash.err, HasSubstr("--json is --format json; it cannot go with --format dot"));
+  EXPECT_THAT(Mlops({"lineage", "--help"}).out, HasSubstr("--json is --format json"));
   const Result help = Mlops({"gc", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("--max-size SIZE"));
@@ -540,7 +576,7 @@ TEST_F(CliTest, UnknownAndAmbiguousIdsExitOneNamingThem) {
   r = Mlops({"show", "2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("ambiguous"));
-  EXPECT_THAT(r.err, HasSubstr("run:2"));
+  EXPECT_THAT(r.err, HasSubstr("say run:2 or exec:2"));  // both ways out
 
   // A one-character prefix shared by two of the workspace's digests.
   const Struct graph = Json({"lineage", ModelDigest(), "--format", "json"});

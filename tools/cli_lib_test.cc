@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -25,6 +26,7 @@
 #include "tools/json_writer.h"
 #include "tools/lineage_tree.h"
 #include "tools/process.h"
+#include "tools/records.h"
 #include "tools/store_usage.h"
 #include "tools/units.h"
 
@@ -207,6 +209,68 @@ TEST(JsonWriterTest, NestedValuesIndentedAndEscaped) {
             "    {}\n"
             "  ]\n"
             "}\n");
+}
+
+TEST(JsonWriterTest, ValidUtf8PassesUnchanged) {
+  for (const char* valid : {
+           "caf\xC3\xA9",                 // U+00E9, 2 bytes
+           "\xE2\x82\xAC 5",              // U+20AC, 3 bytes
+           "\xED\x9F\xBF \xEE\x80\x80",   // U+D7FF and U+E000, either side of the surrogates
+           "\xEF\xBF\xBF",                // U+FFFF
+           "\xF0\x9F\x98\x80",            // U+1F600, 4 bytes
+           "\xF4\x8F\xBF\xBF",            // U+10FFFF, the last code point
+       }) {
+    EXPECT_EQ(JsonWriter::Quote(valid), absl::StrCat("\"", valid, "\"")) << valid;
+  }
+}
+
+TEST(JsonWriterTest, InvalidUtf8BecomesReplacementCharacters) {
+  // One \ufffd per maximal ill-formed subpart (as Python's bytes.decode(errors="replace")).
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\xC0\xAF", R"(\ufffd\ufffd)"},                          // overlong "/", 2 bytes
+      {"\xC1\xBF", R"(\ufffd\ufffd)"},                          // overlong, C1 lead
+      {"\xE0\x80\xAF", R"(\ufffd\ufffd\ufffd)"},                // overlong, 3 bytes
+      {"\xF0\x80\x80\xAF", R"(\ufffd\ufffd\ufffd\ufffd)"},      // overlong, 4 bytes
+      {"\xED\xA0\x80", R"(\ufffd\ufffd\ufffd)"},                // surrogate U+D800
+      {"\xED\xBF\xBF", R"(\ufffd\ufffd\ufffd)"},                // surrogate U+DFFF
+      {"\xF4\x90\x80\x80", R"(\ufffd\ufffd\ufffd\ufffd)"},      // past U+10FFFF
+      {"a\xC3", R"(a\ufffd)"},                                  // truncated at the end
+      {"a\xE2\x82", R"(a\ufffd)"},
+      {"a\xF0\x9F\x98", R"(a\ufffd)"},
+      {"\xE2\x82z", R"(\ufffdz)"},                              // truncated, then ASCII
+      {"\xF0\x9F\xC3\xA9", "\\ufffd\xC3\xA9"},                  // truncated, then valid
+      {"x\x80y", R"(x\ufffdy)"},                                // lone continuation byte
+      {"\xBF\xBF", R"(\ufffd\ufffd)"},
+      {"\xFF", R"(\ufffd)"},
+      {"\xFE\xF5", R"(\ufffd\ufffd)"},
+      {std::string("\xC3\x00", 2), R"(\ufffd\u0000)"},          // control characters still
+      {"\xC3\n", R"(\ufffd\n)"},                                // escaped after one
+  };
+  for (const auto& [in, want] : cases) {
+    EXPECT_EQ(JsonWriter::Quote(in), absl::StrCat("\"", want, "\"")) << absl::CEscape(in);
+  }
+  JsonWriter w;
+  w.BeginArray().String("\xFF").EndArray();
+  EXPECT_EQ(w.str(), "[\n  \"\\ufffd\"\n]\n");
+}
+
+// --- tables ---
+
+TEST(FormatTableTest, NumbersRightTextLeftNoTrailingBlanks) {
+  const std::vector<std::vector<std::string>> rows = {
+      {"ID", "STEP", "ENTRIES", "SIZE"},
+      {"7", "standardize", "12", "1.5 KiB"},
+      {"12", "x", "3", "999 B"},
+      {"5", "short row"},
+  };
+  const std::vector<Align> align = {Align::kRight, Align::kLeft, Align::kRight, Align::kRight};
+  EXPECT_EQ(FormatTable(rows, align),
+            "ID  STEP         ENTRIES     SIZE\n"
+            " 7  standardize       12  1.5 KiB\n"
+            "12  x                  3    999 B\n"
+            " 5  short row\n");
+  // Without alignments every column is left-aligned, the last one unpadded.
+  EXPECT_EQ(FormatTable({{"a", "bb"}, {"ccc", "d"}}), "a    bb\nccc  d\n");
 }
 
 // --- pins ---

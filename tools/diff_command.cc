@@ -209,7 +209,7 @@ absl::Status Diff(const Args& args, const std::string& workspace) {
   }
   absl::Status s = Print(out + "\n");
   if (!s.ok()) return s;
-  PrintTable(stdout, rows);
+  PrintTable(stdout, rows, {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight});
   if (!details.empty()) return Print("\nchanges (a -> b):\n" + details);
   return absl::OkStatus();
 }

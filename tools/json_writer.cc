@@ -1,6 +1,7 @@
 #include "tools/json_writer.h"
 
 #include <cmath>
+#include <cstddef>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -9,9 +10,63 @@
 namespace mlops {
 namespace cli {
 
+namespace {
+
+// The UTF-8 sequence at the start of `s` (non-empty, first byte >= 0x80): its length and
+// whether it is well-formed (RFC 3629: no overlong forms, no surrogates U+D800..U+DFFF,
+// nothing past U+10FFFF). An ill-formed one is its maximal subpart (Unicode 15, section
+// 3.9): a lead byte and the continuation bytes that could still have completed it, at least
+// one byte, so that a valid character after a truncated one is kept.
+struct Utf8Sequence {
+  size_t length;
+  bool valid;
+};
+
+Utf8Sequence NextUtf8Sequence(absl::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong below U+0800
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // overlong below U+10000
+    if (b0 == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return {1, false};  // a continuation byte, C0/C1 (always overlong), F5..FF
+  }
+  for (size_t i = 1; i < n; ++i) {
+    if (i >= s.size() || byte(i) < (i == 1 ? lo : 0x80) || byte(i) > (i == 1 ? hi : 0xBF)) {
+      return {i, false};
+    }
+  }
+  return {n, true};
+}
+
+}  // namespace
+
 std::string JsonWriter::Quote(absl::string_view s) {
   std::string out = "\"";
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // Invalid UTF-8 (a non-UTF-8 argument or label) would make the whole output invalid
+      // JSON: each ill-formed sequence becomes U+REPLACEMENT CHARACTER.
+      const Utf8Sequence seq = NextUtf8Sequence(s.substr(i));
+      if (seq.valid) {
+        out.append(s.data() + i, seq.length);
+      } else {
+        out += "\\ufffd";
+      }
+      i += seq.length;
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

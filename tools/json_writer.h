@@ -1,9 +1,10 @@
 // tools/json_writer.h — a small JSON writer for the command line's --json output.
 //
 // Writes indented JSON (two spaces), keys in the order they are given, strings escaped per
-// RFC 8259 (control characters as \u00XX; bytes >= 0x80 passed through, so valid UTF-8
-// stays valid), integers exactly, doubles in their shortest round-trip form (NaN and
-// infinities, which JSON lacks, as null). The same calls give the same text.
+// RFC 8259 (control characters as \u00XX; valid UTF-8 passed through as it is, each
+// ill-formed UTF-8 sequence replaced by \ufffd, so the output is always valid JSON),
+// integers exactly, doubles in their shortest round-trip form (NaN and infinities, which
+// JSON lacks, as null). The same calls give the same text.
 //
 // Example:
 //   mlops::cli::JsonWriter w;
@@ -42,7 +43,8 @@ class JsonWriter {
   // The text so far, with a final newline once the top-level value is complete.
   std::string str() const;
 
-  // `s` as a quoted, escaped JSON string.
+  // `s` as a quoted, escaped JSON string (invalid UTF-8 as \ufffd, see above: one per
+  // maximal ill-formed subpart, as Unicode recommends and Python's "replace" does).
   static std::string Quote(absl::string_view s);
 
  private:

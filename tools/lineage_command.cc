@@ -28,7 +28,13 @@ absl::Status Lineage(const Args& args, const std::string& workspace) {
     if (!depth.ok()) return depth.status();
     options.max_hops = static_cast<int>(std::min<int64_t>(*depth, 1 << 30));
   }
-  const std::string format = args.value("format", "text");
+  // --json is --format json, as every listing has it; with a different --format it is a
+  // contradiction, not a choice for us to make.
+  if (args.has("json") && args.has("format") && args.value("format") != "json") {
+    return UsageError(absl::StrCat("--json is --format json; it cannot go with --format ",
+                                   args.value("format")));
+  }
+  const std::string format = args.has("json") ? "json" : args.value("format", "text");
   if (format != "text" && format != "dot" && format != "json" && format != "svg") {
     return UsageError(
         absl::StrCat("--format must be text, dot, json or svg, not \"", format, "\""));

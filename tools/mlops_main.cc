@@ -40,12 +40,13 @@ const std::vector<Command>& Commands() {
        "  prefix (digest:PREFIX for an all-digit one).\n"},
       {"lineage", &Lineage, 1, 1,
        {{"upstream", false}, {"downstream", false}, {"depth", true}, {"format", true},
-        {"output", true}},
+        {"json", false}, {"output", true}},
        "mlops lineage <DIGEST-PREFIX | exec:ID | ID> [--upstream | --downstream] [--depth N]\n"
-       "              [--format text|dot|json|svg] [--output FILE]\n"
+       "              [--format text|dot|json|svg | --json] [--output FILE]\n"
        "  The graph upstream (default: what it came from) or downstream (what was made from\n"
        "  it) of an artifact or an execution (a bare number is an execution id). --depth N\n"
-       "  follows at most N executions away. svg needs Graphviz's dot on PATH.\n"},
+       "  follows at most N executions away. --json is --format json. svg needs Graphviz's\n"
+       "  dot on PATH.\n"},
       {"diff", &Diff, 2, 2, {{"json", false}},
        "mlops diff <RUN> <RUN> [--json]\n"
        "  The steps of two runs side by side (paired by step name and occurrence): which\n"

@@ -82,7 +82,7 @@ absl::Status Pins(const Args& args, const std::string& workspace) {
     auto it = size_of.find(d);
     rows.push_back({d.ToHex(), it != size_of.end() ? FormatBytes(it->second) : "no"});
   }
-  PrintTable(stdout, rows);
+  PrintTable(stdout, rows, {Align::kLeft, Align::kRight});
   return absl::OkStatus();
 }
 

@@ -154,23 +154,37 @@ void WriteExecutionJson(JsonWriter& w, const Execution& e) {
   w.EndObject();
 }
 
-void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows) {
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<Align>& align) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
+  std::string text;
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+      if (i > 0) line += "  ";
+      const size_t pad = widths[i] - row[i].size();
+      if (i < align.size() && align[i] == Align::kRight) {
+        line.append(pad, ' ');
+        line += row[i];
+      } else {
+        line += row[i];
+        line.append(pad, ' ');
+      }
     }
-    // A last column may be empty: no trailing blanks.
+    // A left-aligned or empty last cell: no trailing blanks.
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    absl::StrAppend(&line, "\n");
-    std::fputs(line.c_str(), out);
+    absl::StrAppend(&text, line, "\n");
   }
+  return text;
+}
+
+void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows,
+                const std::vector<Align>& align) {
+  std::fputs(FormatTable(rows, align).c_str(), out);
 }
 
 }  // namespace cli

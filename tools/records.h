@@ -42,9 +42,17 @@ void WriteArtifactRefJson(JsonWriter& w, const ArtifactRef& ref);
 void WriteParamsJson(JsonWriter& w, const google::protobuf::Map<std::string, std::string>& m);
 void WriteMetricsJson(JsonWriter& w, const google::protobuf::Map<std::string, double>& m);
 
-// Prints `rows` with each column padded to its widest cell (two spaces between columns, the
-// last column not padded).
-void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows);
+// How a table column lines up: text to the left, numbers (counts, sizes, durations, ids)
+// to the right, so their digits and units line up.
+enum class Align { kLeft, kRight };
+
+// `rows` as lines with each column padded to its widest cell, two spaces between columns;
+// column i is aligned by align[i] (kLeft past the end of `align`). No line ends in blanks: a
+// left-aligned last cell is not padded. Rows may have fewer cells than others.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<Align>& align = {});
+void PrintTable(std::FILE* out, const std::vector<std::vector<std::string>>& rows,
+                const std::vector<Align>& align = {});
 
 }  // namespace cli
 }  // namespace mlops

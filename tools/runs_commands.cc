@@ -37,6 +37,8 @@ std::vector<std::string> ExecutionRow(const Execution& e) {
 
 const std::vector<std::string> kExecutionHeader = {"ID",     "RUN", "STEP",     "VERSION",
                                                    "STATUS", "HIT", "DURATION", "OUTPUTS"};
+constexpr Align L = Align::kLeft, R = Align::kRight;
+const std::vector<Align> kExecutionAlign = {R, R, L, L, L, L, R, L};
 
 absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   absl::StatusOr<Run> run = ws.lineage().GetRun(id);
@@ -75,7 +77,7 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   std::vector<std::vector<std::string>> table = {kExecutionHeader};
   for (const Execution& e : *execs) table.push_back(ExecutionRow(e));
   std::fputs("\n", stdout);
-  PrintTable(stdout, table);
+  PrintTable(stdout, table, kExecutionAlign);
   return absl::OkStatus();
 }
 
@@ -87,7 +89,7 @@ void PrintRefs(const char* title, const google::protobuf::RepeatedPtrField<Artif
                     r.label()});
   }
   if (rows.empty()) rows.push_back({"  (none)"});
-  PrintTable(stdout, rows);
+  PrintTable(stdout, rows, {L, L, L, R, L});
 }
 
 absl::Status ShowExecution(CliWorkspace& ws, int64_t id, bool json) {
@@ -198,7 +200,7 @@ absl::Status ShowDigest(CliWorkspace& ws, const std::string& prefix, bool json) 
     std::vector<std::vector<std::string>> table = {kExecutionHeader};
     for (const Execution& e : *list) table.push_back(ExecutionRow(e));
     if (list->empty()) table = {{"  (none)"}};
-    PrintTable(stdout, table);
+    PrintTable(stdout, table, kExecutionAlign);
   }
   return absl::OkStatus();
 }
@@ -249,7 +251,7 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
                                                     "\" recorded in ", workspace, "\n")
                                      : absl::StrCat("no runs recorded in ", workspace, "\n"));
   }
-  PrintTable(stdout, rows);
+  PrintTable(stdout, rows, {R, L, L, R, L, R, R});
   return absl::OkStatus();
 }
 

@@ -55,7 +55,7 @@ absl::Status Du(const Args& args, const std::string& workspace) {
     rows.push_back({u.step, absl::StrCat(u.entries), FormatBytes(u.bytes)});
   }
   rows.push_back({"total", absl::StrCat(total.entries), FormatBytes(total.bytes)});
-  PrintTable(stdout, rows);
+  PrintTable(stdout, rows, {Align::kLeft, Align::kRight, Align::kRight});
   return absl::OkStatus();
 }
 
