@@ -64,7 +64,10 @@ mlops::Workspace& Ws(int64_t memory_cache_bytes = int64_t{64} << 20) {
   return *ws;
 }
 
-int64_t Bump(int64_t previous, int i) { return previous * 31 + i; }
+// Wraps around (in unsigned arithmetic: signed overflow would be undefined).
+int64_t Bump(int64_t previous, int i) {
+  return static_cast<int64_t>(static_cast<uint64_t>(previous) * 31 + static_cast<uint64_t>(i));
+}
 const auto kStart = mlops::MakeStep("start", 1, [](int i) { return int64_t{i}; });
 const auto kBump = mlops::MakeStep("bump", 1, &Bump);
 
