@@ -506,6 +506,11 @@ absl::Status SqliteLineageStore::FlushLocked() {
     oldest_pending_ = absl::Now();
     return s;
   }
+  {
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    // Bounded: if nobody records any more, the last batches wait here for the destructor.
+    if (written_.size() < 4) written_.push_back(std::move(batch));
+  }
   queue_cv_.notify_all();  // writers waiting for room
   return absl::OkStatus();
 }
@@ -731,6 +736,8 @@ absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(Execution execution)
     }
     queue.lock();
   }
+  std::vector<std::vector<Execution>> garbage;
+  garbage.swap(written_);  // freed below, outside the lock
   const int64_t id = next_id_++;
   execution.set_id(id);
   if (pending_.empty()) oldest_pending_ = absl::Now();
