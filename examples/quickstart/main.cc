@@ -5,7 +5,8 @@
 //   bazel run //examples/quickstart                     # every step from the cache
 //   bazel run //examples/quickstart -- --epochs=500     # reruns only train and evaluate
 //
-// Flags: --workspace (default .mlops in the directory the command runs from), --data,
+// Flags: --workspace (default $MLOPS_WORKSPACE, else .mlops in the directory the command
+// runs from: mlops::Workspace::DefaultDir()), --data,
 // --learning_rate, --epochs, --l2, --test_fraction, --seed.
 #include <chrono>
 #include <cstdio>
@@ -21,8 +22,9 @@
 #include "mlops/lineage/export.h"
 #include "mlops/base/file_io.h"
 
-ABSL_FLAG(std::string, workspace, ".mlops",
-          "workspace directory (relative paths are taken from where the command runs)");
+ABSL_FLAG(std::string, workspace, "",
+          "workspace directory (relative paths are taken from where the command runs; "
+          "default: $MLOPS_WORKSPACE, else .mlops there)");
 ABSL_FLAG(std::string, data, "", "the CSV (default: the bundled breast_cancer.csv)");
 ABSL_FLAG(double, learning_rate, 0.1, "gradient-descent step size");
 ABSL_FLAG(int32_t, epochs, 300, "passes over the training set");
@@ -59,7 +61,8 @@ int Fail(const absl::Status& status) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("mlops quickstart: logistic regression with cached, traced steps");
   absl::ParseCommandLine(argc, argv);
-  const std::string dir = UserPath(absl::GetFlag(FLAGS_workspace));
+  const std::string flag = absl::GetFlag(FLAGS_workspace);
+  const std::string dir = flag.empty() ? mlops::Workspace::DefaultDir() : UserPath(flag);
   std::string data = absl::GetFlag(FLAGS_data);
   data = data.empty() ? "examples/data/breast_cancer.csv" : UserPath(data);
 
@@ -123,10 +126,9 @@ int main(int argc, char** argv) {
   }
   fmt::print(
       "\nLineage of this run is in {0}/lineage.db (SQLite). To look at it:\n"
-      "  dot -Tsvg {1} -o lineage.svg      # the graph behind these metrics (apt-get install "
-      "graphviz)\n"
-      "  sqlite3 {0}/lineage.db 'SELECT id, step, cache_hit FROM executions "
-      "WHERE run_id = {2}'\n",
+      "  bazel run //tools:mlops -- --workspace {0} show run:{2}   # its executions, hits\n"
+      "  bazel run //tools:mlops -- --workspace {0} runs           # all runs\n"
+      "  dot -Tsvg {1} -o lineage.svg      # the graph behind these metrics (graphviz)\n",
       dir, dot_path, ws.run_id());
   return 0;
 }
