@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -92,6 +93,25 @@ uint64_t RandomU64() {
         (fallback.fetch_add(0x9E3779B97F4A7C15ULL) + 1);
   }
   return v;
+}
+
+std::string UniqueName() {
+  static std::atomic<uint64_t> serial{0};
+  static std::mutex mu;
+  static pid_t tag_pid = -1;
+  static uint64_t tag = 0;
+  const pid_t pid = ::getpid();
+  uint64_t t;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (tag_pid != pid) {
+      tag = RandomU64();
+      tag_pid = pid;
+    }
+    t = tag;
+  }
+  return absl::StrCat(pid, ".", serial.fetch_add(1, std::memory_order_relaxed), ".",
+                      absl::Hex(t, absl::kZeroPad16));
 }
 
 absl::Status RemoveAll(const std::string& path) {

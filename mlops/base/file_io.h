@@ -58,6 +58,13 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view data
 // 64 random bits from the kernel (getrandom), for unique temporary names.
 uint64_t RandomU64();
 
+// "<pid>.<serial>.<random>": a name part that no other live writer uses, for temporary
+// files created with O_EXCL (which still retry on EEXIST). The random part is drawn once
+// per process (again in a forked child), so a name costs no system call beyond getpid;
+// it keeps processes with equal pids apart (containers sharing a directory, or a new
+// process meeting its predecessor's leftovers).
+std::string UniqueName();
+
 // Removes `path` and, if it is a directory, everything below it (symbolic links are removed,
 // not followed). OK if `path` does not exist. Errors name the entry that could not be
 // removed.

@@ -196,8 +196,7 @@ absl::Status ActionCache::Put(const Digest& key, const ActionResult& result) {
     // its predecessor's leftovers) must not collide.
     ScopedFd fd;
     for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt) {
-      temp = absl::StrCat(dir_, "/tmp/", ::getpid(), ".",
-                          absl::Hex(RandomU64(), absl::kZeroPad16), ".", key.ToHex());
+      temp = absl::StrCat(dir_, "/tmp/", UniqueName(), ".", key.ToHex());
       fd = ScopedFd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
       if (!fd.valid() && errno != EEXIST) break;
     }

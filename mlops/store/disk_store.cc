@@ -23,7 +23,8 @@ namespace {
 constexpr absl::string_view kFormat = "mlops-disk-store 1\n";
 constexpr int64_t kTouchAfterSeconds = 60;
 // A temporary file is only removed when no writer holds its lock AND it is this old, which
-// closes the gap between a writer's create and its flock.
+// closes the gap between a writer's create and its flock (and covers Put's temporary files,
+// which live for microseconds and are not locked).
 constexpr int64_t kStaleTempSeconds = 10;
 
 absl::Status SyncDir(const std::string& path) {
@@ -178,20 +179,17 @@ std::string DiskStore::PathOf(const Digest& digest) const {
   return absl::StrCat(dir_, "/cas/", hex.substr(0, 2), "/", hex);
 }
 
-absl::Status DiskStore::CreateTemp(int* fd, std::string* path) {
-  // pid and serial make the name unique among live writers of one pid namespace; the
-  // random part keeps processes with equal pids (containers sharing the directory, or a
-  // restarted process meeting its predecessor's leftovers) apart; EEXIST retries anyway.
+absl::Status DiskStore::CreateTemp(int* fd, std::string* path, bool lock) {
   int f = -1;
   for (int attempt = 0; attempt < 8 && f < 0; ++attempt) {
-    *path = absl::StrCat(dir_, "/tmp/", ::getpid(), ".", NextSerial(), ".",
-                         absl::Hex(RandomU64(), absl::kZeroPad16));
+    *path = absl::StrCat(dir_, "/tmp/", UniqueName());
     f = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (f < 0 && errno != EEXIST) break;
   }
   if (f < 0) return PosixError(errno, "create temporary file", *path);
-  // The lock tells a later Open that this file is in use; it dies with the process.
-  ::flock(f, LOCK_EX);
+  // The lock tells a later Open that this file is in use; it dies with the process. A Put
+  // holds its file for microseconds, which the age rule (kStaleTempSeconds) covers alone.
+  if (lock) ::flock(f, LOCK_EX);
   *fd = f;
   return absl::OkStatus();
 }
@@ -226,7 +224,7 @@ absl::StatusOr<Digest> DiskStore::Put(absl::string_view bytes) {
   }
   int raw_fd = -1;
   std::string temp;
-  absl::Status s = CreateTemp(&raw_fd, &temp);
+  absl::Status s = CreateTemp(&raw_fd, &temp, /*lock=*/false);
   if (!s.ok()) return s;
   ScopedFd fd(raw_fd);
   s = WriteAll(fd.get(), bytes, temp);
@@ -242,7 +240,7 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> DiskStore::NewWriter() {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
   int fd = -1;
   std::string temp;
-  absl::Status s = CreateTemp(&fd, &temp);
+  absl::Status s = CreateTemp(&fd, &temp, /*lock=*/true);
   if (!s.ok()) return s;
   return std::unique_ptr<BlobWriter>(new DiskBlobWriter(this, fd, std::move(temp)));
 }

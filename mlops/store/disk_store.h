@@ -85,8 +85,9 @@ class DiskStore : public ContentStore {
   static absl::StatusOr<std::unique_ptr<DiskStore>> OpenReadOnly(const std::string& root,
                                                                  DiskStoreOptions options);
 
-  // Creates a locked temporary file in tmp/; returns its fd and path.
-  absl::Status CreateTemp(int* fd, std::string* path);
+  // Creates a temporary file in tmp/ (flock'ed if `lock`: for files that live long, such as
+  // a BlobWriter's); returns its fd and path.
+  absl::Status CreateTemp(int* fd, std::string* path, bool lock);
   // Moves a written temporary file into place under `digest`.
   absl::Status Publish(int fd, const std::string& temp_path, const Digest& digest);
   absl::Status RemoveStaleTemps();
