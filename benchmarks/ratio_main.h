@@ -8,7 +8,9 @@
 //
 // A "throughput" ratio divides bytes per second (numerator / denominator: higher is
 // better for the numerator); a "time" ratio divides real time per iteration (numerator /
-// denominator: lower is better). Ratios whose benchmarks were filtered out are skipped.
+// denominator: lower is better); an "overhead" ratio is a time ratio that also prints the
+// difference (what the numerator adds to the same work done by the denominator). Ratios
+// whose benchmarks were filtered out are skipped.
 #ifndef MLOPS_BENCHMARKS_RATIO_MAIN_H_
 #define MLOPS_BENCHMARKS_RATIO_MAIN_H_
 
@@ -24,7 +26,7 @@ namespace mlops_bench {
 struct Ratio {
   std::string numerator;
   std::string denominator;
-  std::string kind;  // "throughput" or "time"
+  std::string kind;  // "throughput", "time" or "overhead"
 };
 
 class RatioReporter : public benchmark::ConsoleReporter {
@@ -61,6 +63,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
                     n->second.seconds_per_iteration / d->second.seconds_per_iteration,
                     r.denominator.c_str(), n->second.seconds_per_iteration * 1e6,
                     d->second.seconds_per_iteration * 1e6);
+        if (r.kind == "overhead") {
+          std::printf("  %-60s %8.3f us added per call\n", "",
+                      (n->second.seconds_per_iteration - d->second.seconds_per_iteration) *
+                          1e6);
+        }
       }
     }
     std::fflush(stdout);

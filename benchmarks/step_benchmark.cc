@@ -1,7 +1,14 @@
 // Step call overhead, next to a plain function call in the same run:
 //   BM_PlainCall      the function called directly
 //   BM_CallHitSmall   a cached step (small int/string inputs and output), lineage on
-//   BM_CallMissSmall  the same step on new inputs every time (durability off)
+//   BM_CallMissSmall  the same step on new inputs every time (durability off), sustained:
+//                     the timing includes writing every result (the last iteration waits
+//                     for the write-behind queue), so it is bound by the slower of the
+//                     caller and the writer thread
+//   BM_PlainWork / BM_CallMissWork
+//                     a step that works for 100 us, called directly / missing every time:
+//                     the difference is what a miss adds to a step that does real work
+//                     (the writer thread then writes while the next step runs)
 // on a disk workspace, plus the hit path without the in-process memory tier (every hit
 // read from disk, as a fresh process would). Goals: hit overhead <= 5 us, miss <= 50 us.
 //
@@ -86,16 +93,56 @@ BENCHMARK(BM_CallHitSmallFromDisk);
 void BM_CallMissSmall(benchmark::State& state) {
   mlops::Workspace& ws = Ws();
   static int next = 1 << 20;  // inputs never seen before
+  benchmark::IterationCount left = state.max_iterations;
   for (auto _ : state) {
     auto r = ws.Call(kLabel, next++, std::string("run-"));
     if (!r.ok()) {
       state.SkipWithError(r.status().ToString().c_str());
       break;
     }
+    if (--left == 0) {  // the last iteration: every result written (and lineage committed)
+      absl::Status s = ws.Flush();
+      if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+    }
   }
-  ws.Flush().IgnoreError();
 }
 BENCHMARK(BM_CallMissSmall);
+
+// 100 us of work that depends on its input (so it cannot be hoisted or cached).
+int64_t Work(int64_t x) {
+  const absl::Time until = absl::Now() + absl::Microseconds(100);
+  int64_t acc = x;
+  while (absl::Now() < until) {
+    for (int i = 0; i < 64; ++i) acc = acc * 6364136223846793005 % 1000000007 + 1;
+  }
+  return acc;
+}
+
+const auto kWork = mlops::MakeStep("work", 1, &Work);
+
+void BM_PlainWork(benchmark::State& state) {
+  int64_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(Work(i++));
+}
+BENCHMARK(BM_PlainWork);
+
+void BM_CallMissWork(benchmark::State& state) {
+  mlops::Workspace& ws = Ws();
+  static int64_t next = int64_t{1} << 40;  // inputs never seen before
+  benchmark::IterationCount left = state.max_iterations;
+  for (auto _ : state) {
+    auto r = ws.Call(kWork, next++);
+    if (!r.ok()) {
+      state.SkipWithError(r.status().ToString().c_str());
+      break;
+    }
+    if (--left == 0) {
+      absl::Status s = ws.Flush();
+      if (!s.ok()) state.SkipWithError(s.ToString().c_str());
+    }
+  }
+}
+BENCHMARK(BM_CallMissWork);
 
 }  // namespace
 
@@ -105,6 +152,7 @@ int main(int argc, char** argv) {
                                                 {"BM_CallHitSmall", "BM_PlainCall", "time"},
                                                 {"BM_CallHitSmallFromDisk", "BM_PlainCall", "time"},
                                                 {"BM_CallMissSmall", "BM_PlainCall", "time"},
+                                                {"BM_CallMissWork", "BM_PlainWork", "overhead"},
                                             });
   const std::string cmd = "rm -rf '" + Root() + "'";
   if (std::system(cmd.c_str()) != 0) return 1;

@@ -1,5 +1,6 @@
 #include "mlops/core/workspace.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -7,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "mlops/base/file_io.h"
 #include "mlops/core/environment.h"
+#include "mlops/core/internal/store_writer.h"
 #include "mlops/store/memory_store.h"
 
 namespace mlops {
@@ -29,13 +31,6 @@ const char* ModeName(CacheMode mode) {
 }
 
 }  // namespace
-
-// Cached outputs of one action, as kept in the memory tier.
-struct Workspace::MemoryEntry {
-  ActionResult result;
-  std::vector<std::shared_ptr<const Blob>> blobs;
-  int64_t bytes = 0;
-};
 
 // A computation in progress in this process, which later callers of the same key wait for.
 struct Workspace::InFlight {
@@ -101,6 +96,10 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
   store_ = std::move(store);
   action_cache_ = std::move(cache);
   lineage_ = std::move(lineage);
+  if (!dir_.empty() && options_.write_behind && options_.durability == Durability::kNone) {
+    writer_ = std::make_unique<core_internal::StoreWriter>(store_.get(), action_cache_.get(),
+                                                           options_.write_behind_bytes);
+  }
   Run run;
   const std::vector<std::string> command_line = CommandLine();
   std::string program = options_.program;
@@ -124,6 +123,15 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
 }
 
 Workspace::~Workspace() {
+  if (writer_ != nullptr) {
+    // Nobody is left to hear of a failed write but the user.
+    const absl::Status s = writer_->Drain();
+    if (!s.ok()) {
+      std::fprintf(stderr, "mlops: a result could not be stored in %s (it will be computed "
+                   "again next time): %s\n", dir_.c_str(), s.ToString().c_str());
+    }
+    writer_.reset();
+  }
   if (lineage_ != nullptr && run_id_ != 0) {
     absl::StatusOr<Run> run = lineage_->GetRun(run_id_);
     if (run.ok()) {
@@ -136,7 +144,11 @@ Workspace::~Workspace() {
 }
 
 absl::Status Workspace::Flush() {
-  absl::Status s = lineage_ != nullptr ? lineage_->Flush() : absl::OkStatus();
+  absl::Status s = writer_ != nullptr ? writer_->Drain() : absl::OkStatus();
+  if (lineage_ != nullptr) {
+    absl::Status flushed = lineage_->Flush();
+    if (s.ok()) s = flushed;
+  }
   if (!dir_.empty()) {
     absl::Status saved = files_.Save(dir_ + "/stat_cache");
     if (s.ok()) s = saved;
@@ -217,6 +229,9 @@ absl::StatusOr<std::shared_ptr<const Workspace::MemoryEntry>> Workspace::Lookup(
       lru_.splice(lru_.begin(), lru_, it->second.second);
       return it->second.first;
     }
+  }
+  if (writer_ != nullptr) {  // computed here, and still being written
+    if (std::shared_ptr<const MemoryEntry> pending = writer_->Pending(key)) return pending;
   }
   absl::StatusOr<ActionResult> result = action_cache_->Get(key);
   if (!result.ok()) {
@@ -401,9 +416,15 @@ absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, c
   *result.mutable_params() = exec.params();
   *result.mutable_metrics() = exec.metrics();
   auto entry = std::make_shared<MemoryEntry>();
+  // Small results are written behind (hashed here, stored by the writer); a result larger
+  // than the writer's whole budget is stored here, as Put hashes it.
+  int64_t total = 0;
+  for (const std::string& bytes : *outputs) total += static_cast<int64_t>(bytes.size());
+  const bool behind = writer_ != nullptr && cached == nullptr &&
+                      total + 1024 <= options_.write_behind_bytes;
   for (size_t i = 0; i < outputs->size(); ++i) {
     std::string& bytes = (*outputs)[i];
-    absl::StatusOr<Digest> digest = store_->Put(bytes);
+    absl::StatusOr<Digest> digest = behind ? Digest::Of(bytes) : store_->Put(bytes);
     if (!digest.ok()) return fail(digest.status());
     OutputRef* out = result.add_outputs();
     out->set_name(request.output_names[i]);
@@ -451,9 +472,9 @@ absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, c
           ") is nondeterministic: the same inputs gave different outputs:", detail)));
     }
   } else {
-    absl::Status s = action_cache_->Put(key, result);
-    if (!s.ok()) return fail(s);
     entry->result = result;
+    absl::Status s = behind ? writer_->Enqueue(key, entry) : action_cache_->Put(key, result);
+    if (!s.ok()) return fail(s);
     if (stored != nullptr) *stored = entry;
     Remember(key, std::move(entry));
   }

@@ -24,9 +24,17 @@
 // cannot be hashed (a missing File) fails the call before anything is recorded. Store and
 // database failures are returned as they come (with their paths).
 //
+// Writing behind: by default (WorkspaceOptions::write_behind) a miss returns as soon as its
+// outputs are hashed and recorded; a background thread writes the values and the action
+// record to disk, and this Workspace answers for them from memory until they are written.
+// Flush() and destruction wait for the writes. A crash (or an exit that skips the
+// destructor) loses at most the writes still queued, as it loses lineage still queued:
+// those calls are computed again next time. It never leaves a partial value or a record
+// without its values behind.
+//
 // Concurrency: a Workspace is safe to use from many threads. Concurrent calls with the same
-// key in one process compute once (in normal mode); the others wait and get the result. Two processes that
-// race on one key both compute, both succeed, and store identical values.
+// key in one process compute once (in normal mode); the others wait and get the result.
+// Two processes that race on one key both compute, both succeed, and store identical values.
 #ifndef MLOPS_CORE_WORKSPACE_H_
 #define MLOPS_CORE_WORKSPACE_H_
 
@@ -54,6 +62,10 @@
 #include "mlops/store/disk_store.h"
 
 namespace mlops {
+namespace core_internal {
+struct CachedResult;
+class StoreWriter;
+}  // namespace core_internal
 
 enum class CacheMode {
   kNormal,    // return the cached result if there is one, else compute and store
@@ -80,6 +92,13 @@ struct WorkspaceOptions {
   int64_t memory_cache_bytes = int64_t{64} << 20;
   // Lineage batching (see sqlite_lineage_store.h).
   SqliteLineageOptions lineage;
+  // Write computed results from a background thread (see the top of the file). Only with
+  // durability kNone (a durable workspace writes before the call returns) and on disk.
+  bool write_behind = true;
+  // At most this many bytes of values (and at most 1024 results) wait to be written; a miss
+  // that would exceed it waits for the writer, and a result larger than all of it is
+  // written before its call returns.
+  int64_t write_behind_bytes = int64_t{64} << 20;
 };
 
 // What the engine needs to know about one input of a call.
@@ -162,11 +181,15 @@ class Workspace {
   // The digest of a file input (content, through the workspace's stat cache).
   absl::StatusOr<Digest> DigestOfFile(const std::string& path) { return files_.File(path); }
 
-  // Flushes lineage and saves the stat cache.
+  // Waits for results still being written behind, flushes lineage and saves the stat
+  // cache. Returns the first error of any of these: a failed write-behind is reported by
+  // the next Flush (its call had already returned its outputs; they were not cached).
   absl::Status Flush();
 
   int64_t run_id() const { return run_id_; }
   const std::string& dir() const { return dir_; }  // empty for InMemory
+  // The stores underneath. With write-behind, the newest results may not be in them yet:
+  // call Flush() first to see every result.
   ContentStore& store() { return *store_; }
   ActionCache& action_cache() { return *action_cache_; }
   LineageStore& lineage() { return *lineage_; }
@@ -180,7 +203,7 @@ class Workspace {
   Stats stats() const;
 
  private:
-  struct MemoryEntry;
+  using MemoryEntry = core_internal::CachedResult;
   struct InFlight;
 
   Workspace(std::string dir, WorkspaceOptions options);
@@ -204,6 +227,7 @@ class Workspace {
   std::unique_ptr<ContentStore> store_;
   std::unique_ptr<ActionCache> action_cache_;
   std::unique_ptr<LineageStore> lineage_;
+  std::unique_ptr<core_internal::StoreWriter> writer_;  // null: results written at once
   FileDigester files_;
   int64_t run_id_ = 0;
   std::string host_;

@@ -535,6 +535,7 @@ TEST(WorkspaceCacheTest, CorruptStoredOutputIsRecomputedNeverReturned) {
     absl::StatusOr<Stored<std::vector<double>>> r = ws->Call(make, 500);
     ASSERT_TRUE(r.ok()) << r.status();
     path = CasPath(dir, r->digest());
+    ASSERT_TRUE(ws->Flush().ok());  // the value is written behind
     ASSERT_TRUE(fs::exists(path)) << path;
     ASSERT_EQ(ReadFile(path), Encode(want));
   }

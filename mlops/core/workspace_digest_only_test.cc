@@ -152,6 +152,7 @@ TEST(WorkspaceDigestOnlyTest, MissingValueIsAMiss) {
   EXPECT_FALSE(again->cache_hit);
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(again->digests[0], value);
+  ASSERT_TRUE(ws->Flush().ok());  // the value is written behind
   EXPECT_TRUE(std::filesystem::exists(BlobPath(dir, value)));
 }
 

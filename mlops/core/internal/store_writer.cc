@@ -1,0 +1,116 @@
+#include "mlops/core/internal/store_writer.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace mlops {
+namespace core_internal {
+
+absl::Status WriteResult(ContentStore& store, ActionCache& cache, const Digest& key,
+                         const CachedResult& entry) {
+  if (entry.blobs.size() != static_cast<size_t>(entry.result.outputs_size())) {
+    return absl::InternalError(absl::StrCat("result for ", key.ToHex(), " has ",
+                                            entry.blobs.size(), " values for ",
+                                            entry.result.outputs_size(), " outputs"));
+  }
+  for (size_t i = 0; i < entry.blobs.size(); ++i) {
+    const OutputRef& out = entry.result.outputs(static_cast<int>(i));
+    absl::StatusOr<Digest> digest = store.Put(entry.blobs[i]->view());
+    if (!digest.ok()) return digest.status();
+    if (digest->ToHex() != out.digest()) {  // the caller hashed something else: never cache it
+      return absl::InternalError(absl::StrCat("output ", out.name(), " hashed to ",
+                                              digest->ToHex(), " when stored, not ",
+                                              out.digest()));
+    }
+  }
+  return cache.Put(key, entry.result);
+}
+
+StoreWriter::StoreWriter(ContentStore* store, ActionCache* cache, int64_t max_pending_bytes)
+    : store_(store),
+      cache_(cache),
+      max_pending_bytes_(max_pending_bytes),
+      thread_([this] { Loop(); }) {}
+
+StoreWriter::~StoreWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_one();
+  thread_.join();
+}
+
+absl::Status StoreWriter::Enqueue(const Digest& key, std::shared_ptr<const CachedResult> entry) {
+  const int64_t cost = CostOf(*entry);
+  if (cost > max_pending_bytes_) return WriteResult(*store_, *cache_, key, *entry);
+  bool wake = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    const auto room = [&] {
+      return pending_bytes_ + cost <= max_pending_bytes_ &&
+             queue_.size() < static_cast<size_t>(kMaxPendingEntries);
+    };
+    if (!room()) {
+      ++hurry_;
+      work_cv_.notify_one();
+      written_cv_.wait(lock, room);
+      --hurry_;
+    }
+    pending_bytes_ += cost;
+    pending_[key] = entry;
+    queue_.push_back(Item{key, std::move(entry), cost});
+    ++queued_;
+    // The writer sleeps on an empty queue, and waits for a batch to gather after the first
+    // item: wake it only for these (a wake-up costs a system call, and the woken thread
+    // may take the caller's CPU).
+    wake = queue_.size() == 1 || queue_.size() == static_cast<size_t>(kBatchSize);
+  }
+  if (wake) work_cv_.notify_one();
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const CachedResult> StoreWriter::Pending(const Digest& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(key);
+  return it == pending_.end() ? nullptr : it->second;
+}
+
+absl::Status StoreWriter::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = queued_;
+  if (written_ >= target) return std::exchange(error_, absl::OkStatus());
+  ++hurry_;
+  work_cv_.notify_one();
+  written_cv_.wait(lock, [&] { return written_ >= target; });
+  --hurry_;
+  return std::exchange(error_, absl::OkStatus());
+}
+
+void StoreWriter::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything is written
+    // Let a batch gather, unless someone waits for the writer.
+    work_cv_.wait_for(lock, kBatchDelay, [&] {
+      return stop_ || hurry_ > 0 || queue_.size() >= static_cast<size_t>(kBatchSize);
+    });
+    // The item stays at the front (and in pending_) while it is written.
+    const Item& item = queue_.front();
+    lock.unlock();
+    const absl::Status s = WriteResult(*store_, *cache_, item.key, *item.entry);
+    lock.lock();
+    if (!s.ok() && error_.ok()) error_ = s;
+    auto it = pending_.find(item.key);
+    if (it != pending_.end() && it->second == item.entry) pending_.erase(it);
+    pending_bytes_ -= item.cost;
+    queue_.pop_front();
+    ++written_;
+    if (hurry_ > 0) written_cv_.notify_all();
+  }
+}
+
+}  // namespace core_internal
+}  // namespace mlops
