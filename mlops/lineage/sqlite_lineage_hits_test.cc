@@ -41,34 +41,13 @@
 #include "mlops/lineage/lineage_store.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/status_matchers.h"
 
 namespace mlops {
 namespace {
 
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
-
-#define MLOPS_TEST_CONCAT_INNER(a, b) a##b
-#define MLOPS_TEST_CONCAT(a, b) MLOPS_TEST_CONCAT_INNER(a, b)
-
-#define ASSERT_OK(expr)                                                   \
-  do {                                                                    \
-    const absl::Status _mlops_status = (expr);                            \
-    ASSERT_TRUE(_mlops_status.ok()) << #expr << " -> " << _mlops_status; \
-  } while (0)
-
-#define EXPECT_OK(expr)                                                   \
-  do {                                                                    \
-    const absl::Status _mlops_status = (expr);                            \
-    EXPECT_TRUE(_mlops_status.ok()) << #expr << " -> " << _mlops_status; \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(MLOPS_TEST_CONCAT(_mlops_status_or_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(so, lhs, expr)          \
-  auto so = (expr);                                       \
-  ASSERT_TRUE(so.ok()) << #expr << " -> " << so.status(); \
-  lhs = std::move(*so)
 
 // ---------------------------------------------------------------------------------------
 // Helpers.

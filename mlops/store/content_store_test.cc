@@ -38,6 +38,7 @@
 #include "mlops/store/disk_store.h"
 #include "mlops/store/memory_store.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/status_matchers.h"
 
 namespace mlops {
 namespace {
@@ -47,6 +48,7 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 using ::mlops::test::FreshDir;
+using ::mlops::test::StatusIs;
 using ::mlops::test::ListDir;
 using ::mlops::test::Slurp;
 
@@ -60,40 +62,6 @@ using ::mlops::test::Slurp;
       std::abort();                                                             \
     }                                                                           \
   } while (0)
-
-#define MLOPS_TEST_CONCAT_INNER(a, b) a##b
-#define MLOPS_TEST_CONCAT(a, b) MLOPS_TEST_CONCAT_INNER(a, b)
-
-#define ASSERT_OK(expr)                                    \
-  do {                                                     \
-    const absl::Status _mlops_status = (expr);             \
-    ASSERT_TRUE(_mlops_status.ok()) << #expr << " -> " << _mlops_status; \
-  } while (0)
-
-#define EXPECT_OK(expr)                                    \
-  do {                                                     \
-    const absl::Status _mlops_status = (expr);             \
-    EXPECT_TRUE(_mlops_status.ok()) << #expr << " -> " << _mlops_status; \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(MLOPS_TEST_CONCAT(_mlops_status_or_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(so, lhs, expr)                 \
-  auto so = (expr);                                              \
-  ASSERT_TRUE(so.ok()) << #expr << " -> " << so.status();        \
-  lhs = std::move(*so)
-
-[[maybe_unused]] absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-MATCHER_P(StatusIs, code, absl::StrCat("has status code ", absl::StatusCodeToString(code))) {
-  const absl::Status s = StatusOf(arg);
-  *result_listener << "whose status is " << s;
-  return s.code() == code;
-}
 
 constexpr size_t kKiB = 1024;
 constexpr size_t kMiB = 1024 * 1024;
