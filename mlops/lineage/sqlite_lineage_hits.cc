@@ -18,7 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/base/internal/sqlite.h"
 #include "mlops/lineage/internal/store_internal.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 

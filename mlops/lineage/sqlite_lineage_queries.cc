@@ -7,7 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/base/internal/sqlite.h"
 #include "mlops/lineage/internal/store_internal.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mlops/base/file_io.h"
-#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/base/internal/sqlite.h"
 #include "mlops/lineage/internal/store_internal.h"
 
 namespace mlops {

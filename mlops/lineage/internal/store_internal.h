@@ -10,7 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "mlops/hash/digest.h"
-#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/base/internal/sqlite.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 
 namespace mlops {

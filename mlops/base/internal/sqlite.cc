@@ -1,4 +1,4 @@
-#include "mlops/lineage/internal/sqlite.h"
+#include "mlops/base/internal/sqlite.h"
 
 #include "absl/strings/str_cat.h"
 #include "mlops/base/file_io.h"
@@ -13,10 +13,10 @@ absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
     case SQLITE_NOTADB:
       return absl::InvalidArgumentError(absl::StrCat("not an SQLite database: ", detail));
     case SQLITE_CORRUPT:
-      return absl::DataLossError(absl::StrCat("corrupt lineage database: ", detail));
+      return absl::DataLossError(absl::StrCat("corrupt database: ", detail));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(absl::StrCat("lineage database is busy: ", detail));
+      return absl::UnavailableError(absl::StrCat("database is busy: ", detail));
     case SQLITE_FULL:
       return absl::ResourceExhaustedError(absl::StrCat("disk full: ", detail));
     case SQLITE_READONLY:
@@ -25,8 +25,8 @@ absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
       return absl::PermissionDeniedError(detail);
     case SQLITE_CANTOPEN: {
       const int err = db != nullptr ? sqlite3_system_errno(db) : 0;
-      if (err != 0) return PosixError(err, "open lineage database", what);
-      return absl::NotFoundError(absl::StrCat("cannot open lineage database: ", detail));
+      if (err != 0) return PosixError(err, "open database", what);
+      return absl::NotFoundError(absl::StrCat("cannot open database: ", detail));
     }
     default:
       return absl::InternalError(absl::StrCat("SQLite error ", rc, ": ", detail));

@@ -1,6 +1,6 @@
 // Internal: a thin RAII layer over the SQLite C API, with errors as absl::Status.
-#ifndef MLOPS_LINEAGE_INTERNAL_SQLITE_H_
-#define MLOPS_LINEAGE_INTERNAL_SQLITE_H_
+#ifndef MLOPS_BASE_INTERNAL_SQLITE_H_
+#define MLOPS_BASE_INTERNAL_SQLITE_H_
 
 #include <sqlite3.h>
 
@@ -102,4 +102,4 @@ class ResetOnExit {
 }  // namespace sqlite
 }  // namespace mlops
 
-#endif  // MLOPS_LINEAGE_INTERNAL_SQLITE_H_
+#endif  // MLOPS_BASE_INTERNAL_SQLITE_H_
