@@ -6,25 +6,60 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mlops/base/file_io.h"
+#include "mlops/store/internal/record_db.h"
 
 namespace mlops {
 namespace {
 
-// A record's temporary file older than this was left by a crash (writing one takes
-// microseconds) and is removed on open.
+// A record's temporary file (of the one-file-per-record layout) older than this was left by
+// a crash (writing one took microseconds) and is removed on open.
 constexpr int64_t kStaleTempSeconds = 60;
 
+// Whether `dir` holds records of the one-file-per-record layout (<dir>/<2 hex>/<32 hex>),
+// which this build still reads. Also removes that layout's stale temporary files.
+absl::StatusOr<bool> ScanFileLayout(const std::string& dir) {
+  bool found = false;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return PosixError(errno, "open directory", dir);
+  while (struct dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() == 2 && absl::ascii_isxdigit(static_cast<unsigned char>(name[0])) &&
+        absl::ascii_isxdigit(static_cast<unsigned char>(name[1]))) {
+      found = true;
+    }
+  }
+  ::closedir(d);
+  if (DIR* t = ::opendir(absl::StrCat(dir, "/tmp").c_str())) {
+    const int64_t now = absl::ToUnixSeconds(absl::Now());
+    while (struct dirent* e = ::readdir(t)) {
+      const std::string path = absl::StrCat(dir, "/tmp/", e->d_name);
+      struct stat st;
+      if (e->d_name[0] != '.' && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          now - st.st_mtim.tv_sec > kStaleTempSeconds) {
+        ::unlink(path.c_str());
+      }
+    }
+    ::closedir(t);
+  }
+  return found;
+}
 
 }  // namespace
 
-ActionCache::ActionCache(std::string dir, ContentStore* store, Durability durability)
-    : dir_(std::move(dir)), store_(store), durability_(durability) {}
+ActionCache::ActionCache(std::string dir, ContentStore* store,
+                         std::unique_ptr<store_internal::RecordDb> records, bool file_layout)
+    : dir_(std::move(dir)),
+      store_(store),
+      records_(std::move(records)),
+      file_layout_(file_layout) {}
+
+ActionCache::~ActionCache() = default;
 
 absl::StatusOr<std::unique_ptr<ActionCache>> ActionCache::OpenOnDisk(const std::string& dir,
                                                                      ContentStore* store,
@@ -35,29 +70,20 @@ absl::StatusOr<std::unique_ptr<ActionCache>> ActionCache::OpenOnDisk(const std::
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     return PosixError(errno, "action cache directory is not writable:", dir);
   }
-  s = MakeDirectories(absl::StrCat(dir, "/tmp"));
-  if (!s.ok()) return s;
-  // Remove temporary files left by crashed writers.
-  if (DIR* d = ::opendir(absl::StrCat(dir, "/tmp").c_str())) {
-    const int64_t now = absl::ToUnixSeconds(absl::Now());
-    while (struct dirent* e = ::readdir(d)) {
-      const std::string path = absl::StrCat(dir, "/tmp/", e->d_name);
-      struct stat st;
-      if (e->d_name[0] != '.' && ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-          now - st.st_mtim.tv_sec > kStaleTempSeconds) {
-        ::unlink(path.c_str());
-      }
-    }
-    ::closedir(d);
-  }
-  return std::unique_ptr<ActionCache>(new ActionCache(dir, store, durability));
+  absl::StatusOr<bool> file_layout = ScanFileLayout(dir);
+  if (!file_layout.ok()) return file_layout.status();
+  absl::StatusOr<std::unique_ptr<store_internal::RecordDb>> records =
+      store_internal::RecordDb::Open(absl::StrCat(dir, "/records.db"), durability);
+  if (!records.ok()) return records.status();
+  return std::unique_ptr<ActionCache>(
+      new ActionCache(dir, store, *std::move(records), *file_layout));
 }
 
 std::unique_ptr<ActionCache> ActionCache::InMemory(ContentStore* store) {
-  return std::unique_ptr<ActionCache>(new ActionCache("", store, Durability::kNone));
+  return std::unique_ptr<ActionCache>(new ActionCache("", store, nullptr, false));
 }
 
-std::string ActionCache::PathOf(const Digest& key) const {
+std::string ActionCache::FilePathOf(const Digest& key) const {
   const std::string hex = key.ToHex();
   return absl::StrCat(dir_, "/", hex.substr(0, 2), "/", hex);
 }
@@ -114,9 +140,32 @@ absl::Status ActionCache::CheckOutputs(const ActionResult& result) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ActionCache::ReadFileRecord(const Digest& key, const std::string& path,
+                                                        struct stat* read_stat) const {
+  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
+    }
+    return PosixError(errno, "open", path);
+  }
+  if (::fstat(fd.get(), read_stat) != 0) return PosixError(errno, "stat", path);
+  std::string sealed;
+  char buf[4096];
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return PosixError(errno, "read", path);
+    if (n == 0) break;
+    sealed.append(buf, static_cast<size_t>(n));
+  }
+  return sealed;
+}
+
 absl::StatusOr<ActionResult> ActionCache::Get(const Digest& key) {
   std::string sealed;
   std::string where;
+  enum class From { kMemory, kDatabase, kFile } from;
   struct stat read_stat = {};
   if (dir_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -126,37 +175,43 @@ absl::StatusOr<ActionResult> ActionCache::Get(const Digest& key) {
     }
     sealed = it->second;
     where = absl::StrCat("(memory) ", key.ToHex());
+    from = From::kMemory;
   } else {
-    where = PathOf(key);
-    ScopedFd fd(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-      if (errno == ENOENT) {
-        return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
-      }
-      return PosixError(errno, "open", where);
-    }
-    if (::fstat(fd.get(), &read_stat) != 0) return PosixError(errno, "stat", where);
-    char buf[4096];
-    while (true) {
-      const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return PosixError(errno, "read", where);
-      if (n == 0) break;
-      sealed.append(buf, static_cast<size_t>(n));
+    absl::StatusOr<std::string> row = records_->Get(key);
+    if (row.ok()) {
+      sealed = *std::move(row);
+      where = absl::StrCat(key.ToHex(), " in ", records_->path());
+      from = From::kDatabase;
+    } else if (!absl::IsNotFound(row.status()) || !file_layout_) {
+      return row.status();
+    } else {
+      where = FilePathOf(key);
+      absl::StatusOr<std::string> file = ReadFileRecord(key, where, &read_stat);
+      if (!file.ok()) return file.status();
+      sealed = *std::move(file);
+      from = From::kFile;
     }
   }
-  // Removes the record we read, but not a good one another process put there meanwhile.
+  // Removes the record we read, but not a good one another writer put there meanwhile.
   const auto remove_what_we_read = [&] {
-    if (dir_.empty()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = memory_.find(key);
-      if (it != memory_.end() && it->second == sealed) memory_.erase(it);
-      return;
-    }
-    struct stat now;
-    if (::stat(where.c_str(), &now) == 0 && now.st_dev == read_stat.st_dev &&
-        now.st_ino == read_stat.st_ino) {
-      ::unlink(where.c_str());
+    switch (from) {
+      case From::kMemory: {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = memory_.find(key);
+        if (it != memory_.end() && it->second == sealed) memory_.erase(it);
+        return;
+      }
+      case From::kDatabase:
+        records_->Delete(key, &sealed).IgnoreError();
+        return;
+      case From::kFile: {
+        struct stat now;
+        if (::stat(where.c_str(), &now) == 0 && now.st_dev == read_stat.st_dev &&
+            now.st_ino == read_stat.st_ino) {
+          ::unlink(where.c_str());
+        }
+        return;
+      }
     }
   };
   absl::StatusOr<ActionResult> result = Unseal(key, sealed, where);
@@ -173,59 +228,33 @@ absl::StatusOr<ActionResult> ActionCache::Get(const Digest& key) {
 }
 
 absl::Status ActionCache::Put(const Digest& key, const ActionResult& result) {
-  for (const OutputRef& out : result.outputs()) {
-    if (!Digest::FromHex(out.digest()).ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "action result output ", out.name(), " has a malformed digest \"", out.digest(), "\""));
+  return PutMany({{key, &result}});
+}
+
+absl::Status ActionCache::PutMany(
+    const std::vector<std::pair<Digest, const ActionResult*>>& records) {
+  std::vector<std::pair<Digest, std::string>> sealed;
+  sealed.reserve(records.size());
+  for (const auto& [key, result] : records) {
+    for (const OutputRef& out : result->outputs()) {
+      if (!Digest::FromHex(out.digest()).ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("action result output ", out.name(), " has a malformed digest \"",
+                         out.digest(), "\""));
+      }
     }
+    std::string proto_bytes;
+    if (!result->SerializeToString(&proto_bytes)) {
+      return absl::InternalError("cannot serialize ActionResult");
+    }
+    sealed.emplace_back(key, Seal(key, proto_bytes));
   }
-  std::string proto_bytes;
-  if (!result.SerializeToString(&proto_bytes)) {
-    return absl::InternalError("cannot serialize ActionResult");
-  }
-  std::string sealed = Seal(key, proto_bytes);
   if (dir_.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    memory_[key] = std::move(sealed);
+    for (auto& [key, bytes] : sealed) memory_[key] = std::move(bytes);
     return absl::OkStatus();
   }
-  const std::string path = PathOf(key);
-  std::string temp;
-  {
-    // Random names, retried on EEXIST: equal pids (containers, a restarted process meeting
-    // its predecessor's leftovers) must not collide.
-    ScopedFd fd;
-    for (int attempt = 0; attempt < 8 && !fd.valid(); ++attempt) {
-      temp = absl::StrCat(dir_, "/tmp/", UniqueName(), ".", key.ToHex());
-      fd = ScopedFd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-      if (!fd.valid() && errno != EEXIST) break;
-    }
-    if (!fd.valid()) return PosixError(errno, "create", temp);
-    absl::Status s = WriteAll(fd.get(), sealed, temp);
-    if (s.ok() && durability_ != Durability::kNone && ::fsync(fd.get()) != 0) {
-      s = PosixError(errno, "fsync", temp);
-    }
-    if (!s.ok()) {
-      ::unlink(temp.c_str());
-      return s;
-    }
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    absl::Status s = MakeDirectories(path.substr(0, path.rfind('/')));
-    if (s.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-      s = PosixError(errno, "rename into", path);
-    }
-    if (!s.ok()) {
-      ::unlink(temp.c_str());
-      return s;
-    }
-  }
-  if (durability_ == Durability::kSyncFileAndDirectory) {
-    const std::string shard = path.substr(0, path.rfind('/'));
-    ScopedFd d(::open(shard.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!d.valid() || ::fsync(d.get()) != 0) return PosixError(errno, "fsync", shard);
-  }
-  return absl::OkStatus();
+  return records_->PutMany(sealed);
 }
 
 absl::Status ActionCache::Delete(const Digest& key) {
@@ -234,8 +263,12 @@ absl::Status ActionCache::Delete(const Digest& key) {
     memory_.erase(key);
     return absl::OkStatus();
   }
-  const std::string path = PathOf(key);
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "unlink", path);
+  absl::Status s = records_->Delete(key, nullptr);
+  if (!s.ok()) return s;
+  if (file_layout_) {
+    const std::string path = FilePathOf(key);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return PosixError(errno, "unlink", path);
+  }
   return absl::OkStatus();
 }
 

@@ -6,9 +6,13 @@
 // names is still in the content store; anything else is a miss, so an evicted output can
 // never make a step return a partial result.
 //
-// Records are written as the content store writes values (a temporary file renamed into
-// place), each with a checksum that covers its key, so a torn, corrupt or misplaced record
-// is detected: DATA_LOSS once, then it is gone and lookups miss.
+// On disk, records are rows of one SQLite database, `<dir>/records.db` (WAL mode): replaced
+// whole or not at all, by any number of threads and processes, and never torn by a crash.
+// Each carries a checksum that covers its key, so a corrupt or misplaced record is still
+// detected: DATA_LOSS once, then it is gone and lookups miss. A database file that is not
+// a database or is corrupt when opened is moved aside (`records.db.corrupt.*`) and the cache
+// starts empty. Records of the earlier layout, one file per record (`<dir>/<2 hex>/<32 hex>`),
+// are still read (and removed when bad or deleted); new records go to the database.
 //
 // Example:
 //   auto cache = mlops::ActionCache::OpenOnDisk(dir + "/ac", store.get());
@@ -19,9 +23,13 @@
 #ifndef MLOPS_STORE_ACTION_CACHE_H_
 #define MLOPS_STORE_ACTION_CACHE_H_
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -34,16 +42,25 @@
 
 namespace mlops {
 
+namespace store_internal {
+class RecordDb;
+}  // namespace store_internal
+
 class ActionCache {
  public:
-  // An action cache in directory `dir` (created if missing; sharded like the content
-  // store), whose outputs live in `store`. REQUIRES: `store` outlives the cache.
-  // Errors as DiskStore::Open, naming the path.
+  // An action cache in directory `dir` (created if missing), whose outputs live in `store`.
+  // `durability` kNone commits without fsync (a machine crash may lose the latest records,
+  // never corrupt the others); any other value syncs every commit.
+  // REQUIRES: `store` outlives the cache. Errors name the path: FAILED_PRECONDITION if
+  // `dir` is not a directory, INVALID_ARGUMENT if records.db is another application's
+  // SQLite database, FAILED_PRECONDITION if a newer mlops wrote it, UNAVAILABLE if other
+  // processes keep it locked for over a minute, others from the file system.
   static absl::StatusOr<std::unique_ptr<ActionCache>> OpenOnDisk(
       const std::string& dir, ContentStore* store, Durability durability = Durability::kNone);
   // An action cache in memory. REQUIRES: `store` outlives the cache.
   static std::unique_ptr<ActionCache> InMemory(ContentStore* store);
 
+  ~ActionCache();
   ActionCache(const ActionCache&) = delete;
   ActionCache& operator=(const ActionCache&) = delete;
 
@@ -54,25 +71,35 @@ class ActionCache {
   absl::StatusOr<ActionResult> Get(const Digest& key);
 
   // Stores `result` for `key`, replacing any earlier one. INVALID_ARGUMENT if an output's
-  // digest is not 32 hex characters. Errors from the filesystem name the path.
+  // digest is not 32 hex characters. Errors from the database name its path.
   absl::Status Put(const Digest& key, const ActionResult& result);
+
+  // Stores each (key, result) as Put does, in one transaction (on disk, one commit for all:
+  // far cheaper than a Put each). All are stored, or none: INVALID_ARGUMENT (nothing
+  // stored) if any output digest is malformed. REQUIRES: the pointers are valid.
+  absl::Status PutMany(const std::vector<std::pair<Digest, const ActionResult*>>& records);
 
   // Removes the record for `key`. OK if there was none.
   absl::Status Delete(const Digest& key);
 
  private:
-  ActionCache(std::string dir, ContentStore* store, Durability durability);
+  ActionCache(std::string dir, ContentStore* store,
+              std::unique_ptr<store_internal::RecordDb> records, bool file_layout);
 
   // The serialized record for `key` with its checksum, and back.
   static std::string Seal(const Digest& key, const std::string& proto_bytes);
   absl::StatusOr<ActionResult> Unseal(const Digest& key, absl::string_view sealed,
                                       const std::string& where) const;
-  std::string PathOf(const Digest& key) const;
+  // Where the one-file-per-record layout kept `key`'s record, and reading it.
+  std::string FilePathOf(const Digest& key) const;
+  absl::StatusOr<std::string> ReadFileRecord(const Digest& key, const std::string& path,
+                                             struct stat* read_stat) const;
   absl::Status CheckOutputs(const ActionResult& result) const;
 
   const std::string dir_;  // empty: in memory
   ContentStore* const store_;
-  const Durability durability_;
+  const std::unique_ptr<store_internal::RecordDb> records_;  // null: in memory
+  const bool file_layout_;  // `dir_` has records of the one-file-per-record layout
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, which
   // then cannot see absl::Mutex synchronize; std::mutex is inlined into our own code.
   mutable std::mutex mu_;

@@ -1,14 +1,15 @@
 #include "mlops/core/internal/store_writer.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
 namespace mlops {
 namespace core_internal {
 
-absl::Status WriteResult(ContentStore& store, ActionCache& cache, const Digest& key,
-                         const CachedResult& entry) {
+absl::Status WriteValues(ContentStore& store, const Digest& key, const CachedResult& entry) {
   if (entry.blobs.size() != static_cast<size_t>(entry.result.outputs_size())) {
     return absl::InternalError(absl::StrCat("result for ", key.ToHex(), " has ",
                                             entry.blobs.size(), " values for ",
@@ -24,6 +25,13 @@ absl::Status WriteResult(ContentStore& store, ActionCache& cache, const Digest& 
                                               out.digest()));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status WriteResult(ContentStore& store, ActionCache& cache, const Digest& key,
+                         const CachedResult& entry) {
+  absl::Status s = WriteValues(store, key, entry);
+  if (!s.ok()) return s;
   return cache.Put(key, entry.result);
 }
 
@@ -97,17 +105,35 @@ void StoreWriter::Loop() {
     work_cv_.wait_for(lock, kBatchDelay, [&] {
       return stop_ || hurry_ > 0 || queue_.size() >= static_cast<size_t>(kBatchSize);
     });
-    // The item stays at the front (and in pending_) while it is written.
-    const Item& item = queue_.front();
+    // Write the items queued so far: each one's values, then all their records in one
+    // transaction. They stay at the front (and in pending_) until then; only this thread
+    // removes items, and push_back keeps references to the others valid.
+    const size_t n = std::min(queue_.size(), static_cast<size_t>(kMaxPendingEntries));
+    std::vector<const Item*> batch;
+    for (size_t i = 0; i < n; ++i) batch.push_back(&queue_[i]);
     lock.unlock();
-    const absl::Status s = WriteResult(*store_, *cache_, item.key, *item.entry);
+    absl::Status error;
+    std::vector<std::pair<Digest, const ActionResult*>> records;
+    for (const Item* item : batch) {
+      absl::Status s = WriteValues(*store_, item->key, *item->entry);
+      if (s.ok()) {
+        records.emplace_back(item->key, &item->entry->result);
+      } else if (error.ok()) {
+        error = s;
+      }
+    }
+    absl::Status s = cache_->PutMany(records);
+    if (error.ok()) error = s;
     lock.lock();
-    if (!s.ok() && error_.ok()) error_ = s;
-    auto it = pending_.find(item.key);
-    if (it != pending_.end() && it->second == item.entry) pending_.erase(it);
-    pending_bytes_ -= item.cost;
-    queue_.pop_front();
-    ++written_;
+    if (!error.ok() && error_.ok()) error_ = error;
+    for (size_t i = 0; i < n; ++i) {
+      const Item& item = queue_.front();
+      auto it = pending_.find(item.key);
+      if (it != pending_.end() && it->second == item.entry) pending_.erase(it);
+      pending_bytes_ -= item.cost;
+      queue_.pop_front();
+      ++written_;
+    }
     if (hurry_ > 0) written_cv_.notify_all();
   }
 }

@@ -4,7 +4,8 @@
 //
 // Each queued result is written as a synchronous miss writes it: every value first (each a
 // file renamed into place whole), then the action record that names them, so another
-// process never sees a record whose values are not there yet. Until an entry is written,
+// process never sees a record whose values are not there yet. The writer takes what is
+// queued as a batch, and commits the batch's records together (ActionCache::PutMany). Until an entry is written,
 // Pending() returns it, and the Workspace answers lookups of its key from it.
 //
 // Thread safety: all methods may be called from any thread.

@@ -1,0 +1,197 @@
+#include "mlops/store/internal/record_db.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include <cstdint>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "mlops/base/file_io.h"
+#include "mlops/base/internal/sqlite.h"
+
+namespace mlops {
+namespace store_internal {
+namespace {
+
+constexpr int64_t kApplicationId = 0x6D6C6163;  // "mlac"
+constexpr absl::Duration kBusyTimeout = absl::Seconds(60);
+
+std::string KeyBlob(const Digest& key) {
+  unsigned char bytes[Digest::kBytes];
+  key.ToBytes(bytes);
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+}
+
+absl::StatusOr<int64_t> ReadInt(sqlite::Db& db, const char* sql) {
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db.Prepare(sql);
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> r = (*q)->Step();
+  if (!r.ok()) return r.status();
+  return (*q)->Int(0);
+}
+
+}  // namespace
+
+struct RecordDb::Statements {
+  std::unique_ptr<sqlite::Statement> get;
+  std::unique_ptr<sqlite::Statement> put;
+  std::unique_ptr<sqlite::Statement> remove;
+  std::unique_ptr<sqlite::Statement> remove_if;
+  std::unique_ptr<sqlite::Statement> begin;
+  std::unique_ptr<sqlite::Statement> commit;
+  std::unique_ptr<sqlite::Statement> rollback;
+};
+
+RecordDb::RecordDb(std::string path, std::unique_ptr<sqlite::Db> db)
+    : path_(std::move(path)), db_(std::move(db)) {}
+
+RecordDb::~RecordDb() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stmts_.reset();  // before the connection they belong to
+  db_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<RecordDb>> RecordDb::Open(const std::string& path,
+                                                         Durability durability) {
+  absl::StatusOr<std::unique_ptr<RecordDb>> db = OpenOnce(path, durability);
+  if (db.ok() || !(absl::IsDataLoss(db.status()) || absl::IsInvalidArgument(db.status()))) {
+    return db;
+  }
+  // Not a database (INVALID_ARGUMENT from SQLITE_NOTADB), or a corrupt one: but another
+  // application's database is INVALID_ARGUMENT too, and is not ours to move.
+  if (absl::StrContains(db.status().message(), "another application")) return db;
+  const std::string aside = absl::StrCat(path, ".corrupt.", UniqueName());
+  if (::rename(path.c_str(), aside.c_str()) != 0) {
+    return PosixError(errno, absl::StrCat("move aside the damaged action cache (",
+                                          db.status().message(), ")"),
+                      path);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    ::rename(absl::StrCat(path, suffix).c_str(), absl::StrCat(aside, suffix).c_str());
+  }
+  return OpenOnce(path, durability);
+}
+
+absl::StatusOr<std::unique_ptr<RecordDb>> RecordDb::OpenOnce(const std::string& path,
+                                                             Durability durability) {
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
+      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<RecordDb> records(new RecordDb(path, *std::move(db)));
+  std::lock_guard<std::mutex> lock(records->mu_);
+  absl::Status s = records->Init(durability);
+  if (!s.ok()) return s;
+  return records;
+}
+
+absl::Status RecordDb::Init(Durability durability) {
+  sqlite::Db& db = *db_;
+  sqlite3_busy_timeout(db.get(), static_cast<int>(absl::ToInt64Milliseconds(kBusyTimeout)));
+  // Check and (if new) create the schema in one write transaction, so that processes
+  // opening a new database at once see it either empty or complete.
+  absl::Status s = db.Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) return s;
+  const auto fail = [&db](absl::Status status) {
+    db.Exec("ROLLBACK").IgnoreError();
+    return status;
+  };
+  absl::StatusOr<int64_t> app_id = ReadInt(db, "PRAGMA application_id");
+  if (!app_id.ok()) return fail(app_id.status());
+  absl::StatusOr<int64_t> version = ReadInt(db, "PRAGMA user_version");
+  if (!version.ok()) return fail(version.status());
+  absl::StatusOr<int64_t> tables =
+      ReadInt(db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+  if (!tables.ok()) return fail(tables.status());
+  if ((*app_id != 0 && *app_id != kApplicationId) ||
+      (*app_id == 0 && (*version != 0 || *tables != 0))) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        path_, " is another application's SQLite database, not an mlops action cache")));
+  }
+  if (*version > kSchemaVersion) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        path_, " was written by a newer mlops (action cache schema version ", *version,
+        "); this build reads version ", kSchemaVersion)));
+  }
+  if (*version == 0) {
+    s = db.Exec(absl::StrCat("CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL) "
+                             "WITHOUT ROWID; PRAGMA application_id=",
+                             kApplicationId, "; PRAGMA user_version=", kSchemaVersion, ";")
+                    .c_str());
+    if (!s.ok()) return fail(s);
+  }
+  s = db.Exec("COMMIT");
+  if (!s.ok()) return fail(s);
+  // WAL once the file is known to be ours. Switching needs the database to itself for a
+  // moment and does not wait on the busy handler: retry while others are opening it too.
+  const absl::Time deadline = absl::Now() + kBusyTimeout;
+  while (true) {
+    s = db.Exec("PRAGMA journal_mode=WAL");
+    if (!absl::IsUnavailable(s) || absl::Now() > deadline) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  if (!s.ok()) return s;
+  // NORMAL in WAL mode: commits are not synced, but a crash of the machine loses only the
+  // latest ones and never corrupts the file. FULL syncs every commit.
+  s = db.Exec(durability == Durability::kNone ? "PRAGMA synchronous=NORMAL"
+                                              : "PRAGMA synchronous=FULL");
+  if (!s.ok()) return s;
+
+  stmts_ = std::make_unique<Statements>();
+  const struct {
+    std::unique_ptr<sqlite::Statement>* slot;
+    const char* sql;
+  } prepared[] = {
+      {&stmts_->get, "SELECT record FROM records WHERE key = ?1"},
+      {&stmts_->put, "INSERT OR REPLACE INTO records(key, record) VALUES(?1, ?2)"},
+      {&stmts_->remove, "DELETE FROM records WHERE key = ?1"},
+      {&stmts_->remove_if, "DELETE FROM records WHERE key = ?1 AND record = ?2"},
+      {&stmts_->begin, "BEGIN IMMEDIATE"},
+      {&stmts_->commit, "COMMIT"},
+      {&stmts_->rollback, "ROLLBACK"},
+  };
+  for (const auto& p : prepared) {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db.Prepare(p.sql);
+    if (!stmt.ok()) return stmt.status();
+    *p.slot = *std::move(stmt);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite::Statement& q = *stmts_->get;
+  sqlite::ResetOnExit reset(q);
+  q.BindBlob(1, KeyBlob(key));
+  absl::StatusOr<bool> row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
+  return std::string(q.Blob(0));
+}
+
+absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>& records) {
+  if (records.empty()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool one = records.size() == 1;  // a single statement is its own transaction
+  absl::Status s = one ? absl::OkStatus() : stmts_->begin->Run();
+  if (!s.ok()) return s;
+  for (const auto& [key, sealed] : records) {
+    s = stmts_->put->BindBlob(1, KeyBlob(key)).BindBlob(2, sealed).Run();
+    if (!s.ok()) break;
+  }
+  if (!one) {
+    if (s.ok()) s = stmts_->commit->Run();
+    if (!s.ok()) stmts_->rollback->Run().IgnoreError();
+  }
+  return s;
+}
+
+absl::Status RecordDb::Delete(const Digest& key, const std::string* sealed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (sealed == nullptr) return stmts_->remove->BindBlob(1, KeyBlob(key)).Run();
+  return stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run();
+}
+
+}  // namespace store_internal
+}  // namespace mlops

@@ -1,0 +1,83 @@
+// Internal: the on-disk action cache's records, in one SQLite database (`<dir>/records.db`,
+// WAL mode), as (key, sealed record) rows. Include mlops/store/action_cache.h instead.
+//
+// Why not a file per record, like the content store's values: a record is a few hundred
+// bytes, written once per computed step; creating and renaming a file for it cost as much
+// as everything else a miss does together, while a row costs a few microseconds, and many
+// rows share one commit (PutMany). SQLite gives the same guarantees the files did: a
+// record is replaced whole or not at all, by any number of processes, and a crash (of the
+// process, or with durability above kNone of the machine) never leaves a torn one.
+//
+// Thread safety: safe for concurrent use by many threads (one connection, serialized) and
+// many processes.
+#ifndef MLOPS_STORE_INTERNAL_RECORD_DB_H_
+#define MLOPS_STORE_INTERNAL_RECORD_DB_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "mlops/hash/digest.h"
+#include "mlops/store/disk_store.h"
+
+namespace mlops {
+
+namespace sqlite {
+class Db;
+class Statement;
+}  // namespace sqlite
+
+namespace store_internal {
+
+class RecordDb {
+ public:
+  // The schema version this build writes and reads (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating if needed) the database at `path`. A file there that is not a database,
+  // or is corrupt, is moved aside (to `<path>.corrupt.<unique>`, with its -wal and -shm
+  // files) and a new, empty one created: it only ever held a cache. Errors:
+  //   INVALID_ARGUMENT     another application's SQLite database is at `path` (left alone);
+  //   FAILED_PRECONDITION  it was written by a newer schema;
+  //   UNAVAILABLE          other processes kept it locked for longer than a minute;
+  //   others               from the file system, naming `path`.
+  static absl::StatusOr<std::unique_ptr<RecordDb>> Open(const std::string& path,
+                                                        Durability durability);
+  ~RecordDb();
+  RecordDb(const RecordDb&) = delete;
+  RecordDb& operator=(const RecordDb&) = delete;
+
+  // The sealed record stored for `key`; NOT_FOUND if none.
+  absl::StatusOr<std::string> Get(const Digest& key);
+  // Stores each (key, sealed record), replacing any earlier one, in one transaction: all or
+  // none are stored.
+  absl::Status PutMany(const std::vector<std::pair<Digest, std::string>>& records);
+  // Removes the record of `key` if it is still `sealed` (not one another writer replaced it
+  // with meanwhile); with `sealed` null, whatever it is. OK if there was none.
+  absl::Status Delete(const Digest& key, const std::string* sealed);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Statements;
+  RecordDb(std::string path, std::unique_ptr<sqlite::Db> db);
+  static absl::StatusOr<std::unique_ptr<RecordDb>> OpenOnce(const std::string& path,
+                                                            Durability durability);
+  absl::Status Init(Durability durability);
+
+  const std::string path_;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
+  std::mutex mu_;
+  std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace store_internal
+}  // namespace mlops
+
+#endif  // MLOPS_STORE_INTERNAL_RECORD_DB_H_
