@@ -10,6 +10,8 @@
 #include <tuple>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
@@ -631,20 +633,31 @@ TEST(WorkspaceCacheTest, CorruptActionRecordIsAMiss) {
     ASSERT_EQ(execs.size(), 1u);
     key = execs[0].action_key();
   }
-  // Find the record file for the key under <dir>/ac and garble it.
-  std::string record;
-  for (const auto& entry : fs::recursive_directory_iterator(dir + "/ac")) {
-    if (entry.is_regular_file() && entry.path().filename().string().find(key) != std::string::npos) {
-      record = entry.path().string();
-    }
-  }
-  ASSERT_FALSE(record.empty()) << "no action record named " << key << " under " << dir << "/ac";
+  // Garble the key's record in <dir>/ac/records.db.
   {
-    std::string bytes = ReadFile(record);
+    const std::string db_path = dir + "/ac/records.db";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK) << db_path;
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT key, record FROM records", -1, &q, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW) << "no action record in " << db_path;
+    const std::string row_key(static_cast<const char*>(sqlite3_column_blob(q, 0)),
+                              static_cast<size_t>(sqlite3_column_bytes(q, 0)));
+    std::string bytes(static_cast<const char*>(sqlite3_column_blob(q, 1)),
+                      static_cast<size_t>(sqlite3_column_bytes(q, 1)));
+    EXPECT_EQ(sqlite3_step(q), SQLITE_DONE) << "more than one record";
+    sqlite3_finalize(q);
+    ASSERT_EQ(Digest::FromBytes(reinterpret_cast<const unsigned char*>(row_key.data())).ToHex(),
+              key);
     ASSERT_FALSE(bytes.empty());
     for (char& c : bytes) c = static_cast<char>(c ^ 0x5a);
-    fs::permissions(record, fs::perms::owner_write, fs::perm_options::add);
-    WriteFile(record, bytes);
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE records SET record = ?1", -1, &q, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(q, 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_DONE);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
   }
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);

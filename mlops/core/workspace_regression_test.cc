@@ -158,7 +158,10 @@ TEST(WorkspaceRegressionTest, ConcurrentSameKeyNeverComputesTwice) {
 }
 
 // The same race made deterministic (on disk): the second caller's cache lookup is held up
-// inside ActionCache::Get by a FIFO placed at the action record's path, so that its lookup
+// inside ActionCache::Get by a FIFO placed at the action record's path in the cache's
+// one-file-per-record layout (still read after a miss in the record database when the
+// cache directory holds a shard directory at open, as an older workspace does), so that
+// its lookup
 // starts while the first call is computing and its in-flight check comes after the first
 // call has finished. (Its read of the FIFO returns no bytes, which the cache treats as a
 // corrupt record, i.e. a miss, exactly as when the record was not there yet.) The second
@@ -166,6 +169,7 @@ TEST(WorkspaceRegressionTest, ConcurrentSameKeyNeverComputesTwice) {
 // function again. Expected 1 computation; actual 2.
 TEST(WorkspaceRegressionTest, LookupThatMissedWhileAnotherCallComputedDoesNotRecompute) {
   const std::string dir = TestDir();
+  fs::create_directories(dir + "/ac/00");  // a workspace with records in files
   absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir);
   ASSERT_TRUE(ws.ok()) << ws.status();
   std::atomic<int> calls{0};
