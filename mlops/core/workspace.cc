@@ -298,6 +298,9 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
     return outcome;
   };
 
+  // Results this process stored before our lookup: if none is stored before we register
+  // below, a lookup then would find nothing new.
+  const uint64_t stored_before = results_stored_.load(std::memory_order_acquire);
   if (request.mode != CacheMode::kForce) {
     absl::StatusOr<std::shared_ptr<const MemoryEntry>> cached =
         Lookup(key, request.load_outputs);
@@ -341,10 +344,14 @@ absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
   }
 
   // The leader. A call that finished between our lookup and our registration may have
-  // stored the result meanwhile: look once more before computing.
+  // stored the result meanwhile: look once more before computing, if any call has. (One
+  // that stores later was still in flight when we registered, and we would have waited.)
   std::shared_ptr<const MemoryEntry> entry;
   absl::StatusOr<ActionOutcome> outcome;
-  absl::StatusOr<std::shared_ptr<const MemoryEntry>> again = Lookup(key);
+  absl::StatusOr<std::shared_ptr<const MemoryEntry>> again =
+      results_stored_.load(std::memory_order_acquire) != stored_before
+          ? Lookup(key)
+          : absl::NotFoundError("nothing stored since the lookup");
   if (again.ok()) {
     entry = *std::move(again);
     outcome = hit(*entry);
@@ -477,6 +484,7 @@ absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, c
     if (!s.ok()) return fail(s);
     if (stored != nullptr) *stored = entry;
     Remember(key, std::move(entry));
+    results_stored_.fetch_add(1, std::memory_order_release);
   }
   exec.set_status(Execution::SUCCEEDED);
   absl::Status s = lineage_->UpdateExecution(exec);

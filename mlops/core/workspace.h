@@ -38,6 +38,7 @@
 #ifndef MLOPS_CORE_WORKSPACE_H_
 #define MLOPS_CORE_WORKSPACE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -240,6 +241,7 @@ class Workspace {
       memory_ ABSL_GUARDED_BY(mu_);
   int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<Digest, std::shared_ptr<InFlight>> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> results_stored_{0};  // computed results stored (then remembered)
   Stats stats_ ABSL_GUARDED_BY(mu_);
 };
 
