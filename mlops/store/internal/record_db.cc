@@ -32,6 +32,14 @@ absl::StatusOr<int64_t> ReadInt(sqlite::Db& db, const char* sql) {
   return (*q)->Int(0);
 }
 
+// A damaged page shows only when it is read, long after Open: say what to do about it.
+absl::Status WithRemedy(absl::Status s, const std::string& path) {
+  if (!absl::IsDataLoss(s)) return s;
+  return absl::DataLossError(absl::StrCat(
+      s.message(), " (the action cache only saves work: delete ", path,
+      " and its -wal and -shm files, and the steps will run again)"));
+}
+
 }  // namespace
 
 struct RecordDb::Statements {
@@ -165,7 +173,7 @@ absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
   sqlite::ResetOnExit reset(q);
   q.BindBlob(1, KeyBlob(key));
   absl::StatusOr<bool> row = q.Step();
-  if (!row.ok()) return row.status();
+  if (!row.ok()) return WithRemedy(row.status(), path_);
   if (!*row) return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
   return std::string(q.Blob(0));
 }
@@ -184,13 +192,16 @@ absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>
     if (s.ok()) s = stmts_->commit->Run();
     if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   }
-  return s;
+  return WithRemedy(s, path_);
 }
 
 absl::Status RecordDb::Delete(const Digest& key, const std::string* sealed) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (sealed == nullptr) return stmts_->remove->BindBlob(1, KeyBlob(key)).Run();
-  return stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run();
+  if (sealed == nullptr) {
+    return WithRemedy(stmts_->remove->BindBlob(1, KeyBlob(key)).Run(), path_);
+  }
+  return WithRemedy(stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run(),
+                    path_);
 }
 
 }  // namespace store_internal
