@@ -189,15 +189,6 @@ std::string UriFilename(const std::string& path, absl::string_view query) {
   return absl::StrCat(uri, "?", query);
 }
 
-// The integer in the first column of the first row of `sql`.
-absl::StatusOr<int64_t> ReadInt(sqlite::Db& db, const char* sql) {
-  absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db.Prepare(sql);
-  if (!q.ok()) return q.status();
-  absl::StatusOr<bool> r = (*q)->Step();
-  if (!r.ok()) return r.status();
-  return (*q)->Int(0);
-}
-
 // Opens `path` for reading only, creating no file (see SqliteLineageOptions::read_only).
 absl::StatusOr<std::unique_ptr<sqlite::Db>> OpenReadOnly(const std::string& path) {
   if (path == ":memory:") {
@@ -245,7 +236,7 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
 absl::Status SqliteLineageStore::Init() {
   sqlite3_busy_timeout(db_->get(),
                        static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
-  const auto read_int = [this](const char* sql) { return ReadInt(*db_, sql); };
+  const auto read_int = [this](const char* sql) { return db_->QueryInt(sql); };
   // Check and (if new) create the schema in one write transaction, so that processes
   // opening a new database at once see it either empty or complete. Taking the write lock
   // is also where a file that is not a database shows itself.
@@ -301,7 +292,7 @@ absl::Status SqliteLineageStore::InitSchema(int64_t version) {
     db_->Exec("ROLLBACK").IgnoreError();
     return status;
   };
-  const auto read_int = [this](const char* sql) { return ReadInt(*db_, sql); };
+  const auto read_int = [this](const char* sql) { return db_->QueryInt(sql); };
   absl::Status s;
   if (version < kSchemaVersion) {
     s = db_->Exec(kSchemaV1);

@@ -55,6 +55,14 @@ absl::Status Db::Exec(const char* sql) {
   return rc == SQLITE_OK ? absl::OkStatus() : Error(rc);
 }
 
+absl::StatusOr<int64_t> Db::QueryInt(const char* sql) {
+  absl::StatusOr<std::unique_ptr<Statement>> q = Prepare(sql);
+  if (!q.ok()) return q.status();
+  absl::StatusOr<bool> r = (*q)->Step();
+  if (!r.ok()) return r.status();
+  return (*q)->Int(0);
+}
+
 absl::StatusOr<std::unique_ptr<Statement>> Db::Prepare(const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);

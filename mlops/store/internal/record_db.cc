@@ -24,14 +24,6 @@ std::string KeyBlob(const Digest& key) {
   return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
 }
 
-absl::StatusOr<int64_t> ReadInt(sqlite::Db& db, const char* sql) {
-  absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db.Prepare(sql);
-  if (!q.ok()) return q.status();
-  absl::StatusOr<bool> r = (*q)->Step();
-  if (!r.ok()) return r.status();
-  return (*q)->Int(0);
-}
-
 // A damaged page shows only when it is read, long after Open: say what to do about it.
 absl::Status WithRemedy(absl::Status s, const std::string& path) {
   if (!absl::IsDataLoss(s)) return s;
@@ -105,12 +97,12 @@ absl::Status RecordDb::Init(Durability durability) {
     db.Exec("ROLLBACK").IgnoreError();
     return status;
   };
-  absl::StatusOr<int64_t> app_id = ReadInt(db, "PRAGMA application_id");
+  absl::StatusOr<int64_t> app_id = db.QueryInt("PRAGMA application_id");
   if (!app_id.ok()) return fail(app_id.status());
-  absl::StatusOr<int64_t> version = ReadInt(db, "PRAGMA user_version");
+  absl::StatusOr<int64_t> version = db.QueryInt("PRAGMA user_version");
   if (!version.ok()) return fail(version.status());
   absl::StatusOr<int64_t> tables =
-      ReadInt(db, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+      db.QueryInt("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
   if (!tables.ok()) return fail(tables.status());
   if ((*app_id != 0 && *app_id != kApplicationId) ||
       (*app_id == 0 && (*version != 0 || *tables != 0))) {
