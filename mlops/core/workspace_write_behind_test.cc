@@ -6,6 +6,7 @@
 // recomputation next time, never a wrong value.
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -139,6 +140,7 @@ struct NoWriteBehindCase {
   const char* name;
   WorkspaceOptions options;
 };
+void PrintTo(const NoWriteBehindCase& c, std::ostream* os) { *os << c.name; }
 
 class WorkspaceWithoutWriteBehindTest
     : public WorkspaceWriteBehindTest,
