@@ -1,0 +1,310 @@
+// WorkspaceOptions::write_behind on an on-disk workspace: a miss returns before its result
+// is on disk, yet the same workspace answers the next call for it; Flush() puts everything
+// on disk for other workspaces (and processes); without write-behind (turned off, or a
+// durable workspace, or a result larger than the budget) the value is on disk when the call
+// returns; a failed background write is reported by Flush() (or the destructor) and is a
+// recomputation next time, never a wrong value.
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "mlops/codec/codec.h"
+#include "mlops/core/step.h"
+#include "mlops/core/stored.h"
+#include "mlops/core/workspace.h"
+#include "mlops/store/disk_store.h"
+#include "mlops/testing/files.h"
+
+namespace mlops {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<Workspace> Open(const std::string& dir, WorkspaceOptions options = {}) {
+  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir, std::move(options));
+  EXPECT_TRUE(ws.ok()) << ws.status();
+  return ws.ok() ? *std::move(ws) : nullptr;
+}
+
+// The value of the test step for `n`: `size` bytes that differ for every n.
+std::string Text(int n, int64_t size) {
+  std::string s = absl::StrCat("text ", n, ":");
+  while (static_cast<int64_t>(s.size()) < size) absl::StrAppend(&s, " ", n * 31 + s.size());
+  s.resize(static_cast<size_t>(size));
+  return s;
+}
+
+// Where the value with this digest lives in workspace `dir`.
+std::string ValuePath(const std::string& dir, const Digest& d) {
+  const std::string hex = d.ToHex();
+  return absl::StrCat(dir, "/store/cas/", hex.substr(0, 2), "/", hex);
+}
+
+// The bytes stored for the value `v` in `dir`, or "(absent)".
+std::string StoredBytes(const std::string& dir, const std::string& v) {
+  const std::string path = ValuePath(dir, Hash(v));
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return "(absent)";
+  return test::Slurp(path);
+}
+
+// Runs of the test step (reset by each test).
+int g_runs = 0;
+
+// The test step: returns Text(n, size).
+const auto kText = MakeStep("write_behind.text", 1, [](int n, int64_t size) {
+  ++g_runs;
+  return Text(n, size);
+});
+
+class WorkspaceWriteBehindTest : public ::testing::Test {
+ protected:
+  void SetUp() override { g_runs = 0; }
+  const decltype(kText)& step_ = kText;
+  const int& runs_ = g_runs;
+};
+
+// With no memory tier, a repeated call is answered from the queue (or from the disk once the
+// writer got there) — never computed again. Flush puts every value on disk, where a second
+// workspace finds them.
+TEST_F(WorkspaceWriteBehindTest, RepeatedCallIsAHitBeforeAndAfterTheWrite) {
+  const std::string dir = test::FreshDir();
+  WorkspaceOptions options;
+  options.memory_cache_bytes = 0;
+  auto ws = Open(dir, options);
+  ASSERT_NE(ws, nullptr);
+  // Many results, so that some are surely still queued when they are asked for again.
+  constexpr int kCalls = 100;
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, i, 200);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->cached());
+    EXPECT_EQ(**r, Text(i, 200));
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, i, 200);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->cached()) << i;
+    EXPECT_EQ(**r, Text(i, 200));
+    EXPECT_EQ(r->digest(), Hash(Text(i, 200)));
+  }
+  EXPECT_EQ(runs_, kCalls);
+  EXPECT_EQ(ws->stats().hits, kCalls);
+
+  ASSERT_TRUE(ws->Flush().ok());
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_EQ(StoredBytes(dir, Text(i, 200)), Encode(Text(i, 200))) << i;
+  }
+  // Another workspace on the directory (the first still open): hits, the same bytes.
+  auto other = Open(dir, options);
+  ASSERT_NE(other, nullptr);
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<Stored<std::string>> r = other->Call(step_, i, 200);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->cached()) << i;
+    EXPECT_EQ(**r, Text(i, 200));
+  }
+  EXPECT_EQ(runs_, kCalls);
+}
+
+// Destroying the workspace (without Flush) writes everything too.
+TEST_F(WorkspaceWriteBehindTest, DestructorWritesEveryResult) {
+  const std::string dir = test::FreshDir();
+  constexpr int kCalls = 100;
+  {
+    auto ws = Open(dir);
+    ASSERT_NE(ws, nullptr);
+    for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(ws->Call(step_, i, 300).ok());
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_EQ(StoredBytes(dir, Text(i, 300)), Encode(Text(i, 300))) << i;
+  }
+  auto ws = Open(dir);
+  ASSERT_NE(ws, nullptr);
+  for (int i = 0; i < kCalls; ++i) {
+    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, i, 300);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->cached()) << i;
+  }
+  EXPECT_EQ(runs_, kCalls);
+}
+
+struct NoWriteBehindCase {
+  const char* name;
+  WorkspaceOptions options;
+};
+void PrintTo(const NoWriteBehindCase& c, std::ostream* os) { *os << c.name; }
+
+class WorkspaceWithoutWriteBehindTest
+    : public WorkspaceWriteBehindTest,
+      public ::testing::WithParamInterface<NoWriteBehindCase> {};
+
+// Turned off, or with a durable workspace: the value and its record are on disk when the
+// call returns (a second workspace, opened without any Flush, gets a hit).
+TEST_P(WorkspaceWithoutWriteBehindTest, ResultIsOnDiskWhenTheCallReturns) {
+  const std::string dir = test::FreshDir();
+  auto ws = Open(dir, GetParam().options);
+  ASSERT_NE(ws, nullptr);
+  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 7, 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(StoredBytes(dir, Text(7, 100)), Encode(Text(7, 100)));
+  auto other = Open(dir, GetParam().options);
+  ASSERT_NE(other, nullptr);
+  absl::StatusOr<Stored<std::string>> again = other->Call(step_, 7, 100);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->cached());
+  EXPECT_EQ(**again, Text(7, 100));
+  EXPECT_EQ(runs_, 1);
+}
+
+WorkspaceOptions WriteBehindOff() {
+  WorkspaceOptions o;
+  o.write_behind = false;
+  return o;
+}
+WorkspaceOptions Durable() {
+  WorkspaceOptions o;
+  o.durability = Durability::kSyncFile;
+  return o;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, WorkspaceWithoutWriteBehindTest,
+                         ::testing::Values(NoWriteBehindCase{"off", WriteBehindOff()},
+                                           NoWriteBehindCase{"durable", Durable()}),
+                         [](const ::testing::TestParamInfo<NoWriteBehindCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// A result larger than the whole write-behind budget is written before the call returns;
+// smaller ones still go behind.
+TEST_F(WorkspaceWriteBehindTest, ResultLargerThanTheBudgetIsOnDiskWhenTheCallReturns) {
+  const std::string dir = test::FreshDir();
+  WorkspaceOptions options;
+  options.write_behind_bytes = 4096;
+  auto ws = Open(dir, options);
+  ASSERT_NE(ws, nullptr);
+  absl::StatusOr<Stored<std::string>> big = ws->Call(step_, 1, 20000);
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(StoredBytes(dir, Text(1, 20000)), Encode(Text(1, 20000)));
+  auto other = Open(dir, options);
+  ASSERT_NE(other, nullptr);
+  absl::StatusOr<Stored<std::string>> again = other->Call(step_, 1, 20000);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->cached());
+  EXPECT_EQ(**again, Text(1, 20000));
+  // Small ones, many more than fit in 4 KiB at once: all right, all on disk after Flush.
+  for (int i = 0; i < 50; ++i) {
+    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 100 + i, 1000);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(**r, Text(100 + i, 1000));
+  }
+  ASSERT_TRUE(ws->Flush().ok());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(StoredBytes(dir, Text(100 + i, 1000)), Encode(Text(100 + i, 1000))) << i;
+  }
+  EXPECT_EQ(runs_, 51);
+}
+
+// Makes creating temporary files in the content store fail (ENOTDIR: works as root too),
+// and undoes it.
+void BreakStoreTmp(const std::string& dir) {
+  fs::remove_all(dir + "/store/tmp");
+  test::Spit(dir + "/store/tmp", "not a directory");
+}
+void RepairStoreTmp(const std::string& dir) {
+  fs::remove(dir + "/store/tmp");
+  fs::create_directory(dir + "/store/tmp");
+}
+
+// A background write fails: the call already returned the right value; Flush() reports the
+// error (naming the path) once; nothing is recorded, so the next workspace recomputes.
+TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTime) {
+  const std::string dir = test::FreshDir();
+  {
+    auto ws = Open(dir);
+    ASSERT_NE(ws, nullptr);
+    ASSERT_TRUE(ws->Call(step_, 1, 100).ok());
+    ASSERT_TRUE(ws->Flush().ok());
+    BreakStoreTmp(dir);
+    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->cached());
+    EXPECT_EQ(**r, Text(2, 100));
+    const absl::Status flushed = ws->Flush();
+    EXPECT_FALSE(flushed.ok());
+    EXPECT_NE(flushed.message().find(dir + "/store/tmp"), absl::string_view::npos) << flushed;
+    EXPECT_TRUE(ws->Flush().ok()) << "the same failure was reported twice";
+    RepairStoreTmp(dir);
+    EXPECT_EQ(StoredBytes(dir, Text(2, 100)), "(absent)");
+  }
+  EXPECT_EQ(runs_, 2);
+  auto ws = Open(dir);
+  ASSERT_NE(ws, nullptr);
+  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->cached()) << "a hit for a result whose write failed";
+  EXPECT_EQ(**r, Text(2, 100));
+  EXPECT_EQ(runs_, 3);
+  absl::StatusOr<Stored<std::string>> one = ws->Call(step_, 1, 100);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_TRUE(one->cached());
+  EXPECT_EQ(**one, Text(1, 100));
+  EXPECT_EQ(runs_, 3);
+  ASSERT_TRUE(ws->Flush().ok());
+  EXPECT_EQ(StoredBytes(dir, Text(2, 100)), Encode(Text(2, 100)));
+}
+
+// Nobody calls Flush: the destructor says on stderr that a result could not be stored.
+TEST_F(WorkspaceWriteBehindTest, FailedWriteUnflushedIsReportedOnStderrAtDestruction) {
+  const std::string dir = test::FreshDir();
+  auto ws = Open(dir);
+  ASSERT_NE(ws, nullptr);
+  ASSERT_TRUE(ws->Call(step_, 1, 100).ok());
+  ASSERT_TRUE(ws->Flush().ok());
+  BreakStoreTmp(dir);
+  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(**r, Text(2, 100));
+  ::testing::internal::CaptureStderr();
+  ws.reset();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  RepairStoreTmp(dir);
+  EXPECT_NE(err.find("could not be stored in " + dir), std::string::npos) << err;
+  EXPECT_NE(err.find(dir + "/store/tmp"), std::string::npos) << err;
+  // And it is computed again next time.
+  ws = Open(dir);
+  ASSERT_NE(ws, nullptr);
+  absl::StatusOr<Stored<std::string>> again = ws->Call(step_, 2, 100);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->cached());
+  EXPECT_EQ(**again, Text(2, 100));
+}
+
+// A result too large to go behind is stored by the call itself: its failure is the call's.
+TEST_F(WorkspaceWriteBehindTest, FailedWriteOfAResultLargerThanTheBudgetFailsTheCall) {
+  const std::string dir = test::FreshDir();
+  WorkspaceOptions options;
+  options.write_behind_bytes = 4096;
+  auto ws = Open(dir, options);
+  ASSERT_NE(ws, nullptr);
+  BreakStoreTmp(dir);
+  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 3, 20000);
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(dir + "/store/tmp"), absl::string_view::npos) << r.status();
+  EXPECT_TRUE(ws->Flush().ok());
+  RepairStoreTmp(dir);
+  absl::StatusOr<Stored<std::string>> again = ws->Call(step_, 3, 20000);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->cached());
+  EXPECT_EQ(**again, Text(3, 20000));
+}
+
+}  // namespace
+}  // namespace mlops
