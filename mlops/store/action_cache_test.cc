@@ -83,6 +83,19 @@ std::string KeyBlob(const Digest& key) {
   return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
 }
 
+// The SQL literal X'...' of `bytes`.
+std::string BlobLiteral(absl::string_view bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "X'";
+  for (const char c : bytes) {
+    const unsigned char b = static_cast<unsigned char>(c);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  out.push_back('\'');
+  return out;
+}
+
 // A connection of the test's own to a SQLite database, through the C API (independently of
 // the code under test). No busy timeout: nothing else holds a lock while a test uses it, so
 // SQLITE_BUSY means the cache left one held.
@@ -390,6 +403,58 @@ TEST_P(ActionCacheTest, PutReplaces) {
   }
 }
 
+TEST_P(ActionCacheTest, PutManyRoundTripsManyRecords) {
+  constexpr int kRecords = 300;
+  std::vector<Digest> keys;
+  std::vector<ActionResult> results;
+  for (int i = 0; i < kRecords; ++i) {
+    keys.push_back(Digest::Of(absl::StrCat("many ", i)));
+    results.push_back(MakeResult(absl::StrCat("many ", i)));
+  }
+  // One key was stored before: PutMany replaces it.
+  ASSERT_OK(cache_->Put(keys[7], MakeResult("before")));
+  std::vector<std::pair<Digest, const ActionResult*>> batch;
+  for (int i = 0; i < kRecords; ++i) batch.emplace_back(keys[i], &results[i]);
+  ASSERT_OK(cache_->PutMany(batch));
+  for (int i = 0; i < kRecords; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(keys[i]));
+    EXPECT_THAT(got, EqualsProto(results[i]));
+  }
+  if (GetParam().cache_on_disk) {
+    EXPECT_EQ(AllRows(), kRecords);
+  }
+  // An empty batch stores nothing, successfully.
+  ASSERT_OK(cache_->PutMany({}));
+  // A key given twice in one batch: as Puts in that order, the later one stays.
+  ASSERT_OK(cache_->PutMany({{keys[0], &results[1]}, {keys[0], &results[2]}}));
+  ASSERT_OK_AND_ASSIGN(const ActionResult twice, cache_->Get(keys[0]));
+  EXPECT_THAT(twice, EqualsProto(results[2]));
+}
+
+TEST_P(ActionCacheTest, PutManyWithAMalformedDigestStoresNone) {
+  const Digest kept = Digest::Of("stored before");
+  const ActionResult before = MakeResult("before");
+  ASSERT_OK(cache_->Put(kept, before));
+  const ActionResult r0 = MakeResult("r0");
+  const ActionResult r1 = MakeResult("r1");
+  ActionResult bad = MakeResult("bad");
+  bad.mutable_outputs(0)->set_digest("not a digest");
+  const ActionResult r3 = MakeResult("r3");
+  const std::vector<std::pair<Digest, const ActionResult*>> batch = {
+      {Digest::Of("r0"), &r0}, {kept, &r1}, {Digest::Of("bad"), &bad}, {Digest::Of("r3"), &r3}};
+  EXPECT_THAT(cache_->PutMany(batch), StatusIs(absl::StatusCode::kInvalidArgument));
+  for (const char* name : {"r0", "bad", "r3"}) {
+    SCOPED_TRACE(name);
+    EXPECT_THAT(cache_->Get(Digest::Of(name)), StatusIs(absl::StatusCode::kNotFound));
+  }
+  ASSERT_OK_AND_ASSIGN(const ActionResult still, cache_->Get(kept));
+  EXPECT_THAT(still, EqualsProto(before));
+  if (GetParam().cache_on_disk) {
+    EXPECT_EQ(AllRows(), 1);
+  }
+}
+
 TEST_P(ActionCacheTest, Delete) {
   const Digest key = Digest::Of("deleted");
   const Digest other = Digest::Of("kept");
@@ -525,6 +590,54 @@ TEST_F(OnDiskActionCacheTest, RecordsSurviveReopening) {
   ASSERT_OK(cache_->Put(Digest::Of("later"), a));
   ASSERT_OK_AND_ASSIGN(const ActionResult later, second->Get(Digest::Of("later")));
   EXPECT_THAT(later, EqualsProto(a));
+}
+
+// A failure inside PutMany's transaction (here: a trigger the test adds rejects one key)
+// stores none of the batch, replaces nothing, and leaves the database unlocked.
+TEST_F(OnDiskActionCacheTest, PutManyThatFailsInTheDatabaseStoresNone) {
+  const Digest kept = Digest::Of("stored before");
+  const ActionResult before = MakeResult("before");
+  ASSERT_OK(cache_->Put(kept, before));
+  std::vector<Digest> keys;
+  std::vector<ActionResult> results;
+  for (int i = 0; i < 6; ++i) {
+    keys.push_back(i == 2 ? kept : Digest::Of(absl::StrCat("batch ", i)));
+    results.push_back(MakeResult(absl::StrCat("batch ", i)));
+  }
+  std::vector<std::pair<Digest, const ActionResult*>> batch;
+  for (int i = 0; i < 6; ++i) batch.emplace_back(keys[i], &results[i]);
+  const Digest rejected = keys[4];
+  {
+    TestDb db(DbPath(ac_dir_));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db.Exec(absl::StrCat("CREATE TRIGGER reject BEFORE INSERT ON records WHEN "
+                                     "NEW.key = ",
+                                     BlobLiteral(KeyBlob(rejected)),
+                                     " BEGIN SELECT RAISE(ABORT, 'rejected by the test'); END")));
+  }
+  const absl::Status s = cache_->PutMany(batch);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr(DbPath(ac_dir_))) << s;
+  for (int i = 0; i < 6; ++i) {
+    SCOPED_TRACE(i);
+    if (keys[i] == kept) continue;
+    EXPECT_THAT(cache_->Get(keys[i]), StatusIs(absl::StatusCode::kNotFound));
+  }
+  ASSERT_OK_AND_ASSIGN(const ActionResult still, cache_->Get(kept));
+  EXPECT_THAT(still, EqualsProto(before));
+  EXPECT_EQ(AllRows(), 1);
+  {
+    // No busy timeout: fails if the cache still held its write transaction.
+    TestDb db(DbPath(ac_dir_));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db.Exec("DROP TRIGGER reject"));
+  }
+  ASSERT_OK(cache_->PutMany(batch));
+  for (int i = 0; i < 6; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(keys[i]));
+    EXPECT_THAT(got, EqualsProto(results[i]));
+  }
 }
 
 // The file layout wrote each record through a temporary file in <dir>/tmp. Those a crash
