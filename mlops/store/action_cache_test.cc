@@ -1,6 +1,7 @@
 // Tests of ActionCache (mlops/store/action_cache.h), on disk and in memory, each with a
 // MemoryStore or a DiskStore holding the outputs. On disk, the tests look at and damage the
-// records through a SQLite connection of their own to `<dir>/records.db`.
+// records through a SQLite connection of their own to `<dir>/records.db`, and write records
+// of the earlier one-file-per-record layout (`<dir>/<2 hex>/<32 hex>`) themselves.
 #include "mlops/store/action_cache.h"
 
 #include <errno.h>
@@ -75,6 +76,12 @@ bool Exists(const std::string& path) {
 
 // The database of an on-disk action cache in `ac_dir`.
 std::string DbPath(const std::string& ac_dir) { return ac_dir + "/records.db"; }
+
+// Where the one-file-per-record layout kept the record for `key`: <dir>/<2 hex>/<32 hex>.
+std::string LegacyRecordPath(const std::string& ac_dir, const Digest& key) {
+  const std::string hex = key.ToHex();
+  return absl::StrCat(ac_dir, "/", hex.substr(0, 2), "/", hex);
+}
 
 // A record's key in the database: the digest's 16 raw bytes.
 std::string KeyBlob(const Digest& key) {
@@ -484,7 +491,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<CacheConfig>& info) { return std::string(info.param.name); });
 
 // ---------------------------------------------------------------------------------------
-// On disk only: the database's rows, damaged records, temporary files, Open's errors.
+// On disk only: the database's rows, damaged records, records of the file layout, temporary
+// files, Open's errors.
 
 class OnDiskActionCacheTest : public ActionCacheTestBase, public ::testing::Test {
  protected:
@@ -499,6 +507,34 @@ class OnDiskActionCacheTest : public ActionCacheTestBase, public ::testing::Test
     EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
     EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
     EXPECT_EQ(RowsFor(key), 0);
+  }
+
+  // Expects DATA_LOSS naming the record file once, then NOT_FOUND, and the file gone.
+  void ExpectLegacyDataLossOnceThenNotFound(const Digest& key) {
+    const std::string path = LegacyRecordPath(ac_dir_, key);
+    absl::StatusOr<ActionResult> got = cache_->Get(key);
+    EXPECT_THAT(got, StatusIs(absl::StatusCode::kDataLoss));
+    EXPECT_THAT(std::string(got.status().message()), HasSubstr(path));
+    EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+    EXPECT_FALSE(Exists(path));
+  }
+
+  // Writes `sealed` as the record file of `key` in the one-file-per-record layout.
+  void WriteLegacyRecord(const Digest& key, const std::string& sealed) {
+    const std::string path = LegacyRecordPath(ac_dir_, key);
+    const std::string shard = path.substr(0, path.rfind('/'));
+    if (!Exists(shard)) CHECK_SYS(::mkdir(shard.c_str(), 0755) == 0);
+    Spit(path, sealed);
+  }
+
+  // The sealed record the cache stores for (key, result): Put, read the row, delete it.
+  std::string SealedBytesOf(const Digest& key, const ActionResult& result) {
+    EXPECT_OK(cache_->Put(key, result));
+    const std::string sealed = SealedRecord(key);
+    EXPECT_OK(cache_->Delete(key));
+    EXPECT_EQ(RowsFor(key), 0);
+    return sealed;
   }
 };
 
@@ -638,6 +674,89 @@ TEST_F(OnDiskActionCacheTest, PutManyThatFailsInTheDatabaseStoresNone) {
     ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(keys[i]));
     EXPECT_THAT(got, EqualsProto(results[i]));
   }
+}
+
+// --- Records of the one-file-per-record layout --------------------------------------------
+
+TEST_F(OnDiskActionCacheTest, LegacyRecordFileIsRead) {
+  const Digest key = Digest::Of("legacy");
+  const ActionResult result = MakeResult("legacy");
+  WriteLegacyRecord(key, SealedBytesOf(key, result));
+  Reopen();  // the shard directory exists when the cache is opened
+  ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(key));
+  EXPECT_THAT(got, EqualsProto(result));
+  ASSERT_OK_AND_ASSIGN(const ActionResult again, cache_->Get(key));
+  EXPECT_THAT(again, EqualsProto(result));
+  EXPECT_THAT(cache_->Get(Digest::Of("not there")), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(OnDiskActionCacheTest, PutReplacesALegacyRecordAndDeleteRemovesBoth) {
+  const Digest key = Digest::Of("legacy replaced");
+  const ActionResult old_result = MakeResult("old");
+  const ActionResult new_result = MakeResult("new");
+  WriteLegacyRecord(key, SealedBytesOf(key, old_result));
+  Reopen();
+  ASSERT_OK(cache_->Put(key, new_result));
+  ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(key));
+  EXPECT_THAT(got, EqualsProto(new_result));
+  // Delete removes the row and the file: the old record does not come back.
+  ASSERT_OK(cache_->Delete(key));
+  EXPECT_EQ(RowsFor(key), 0);
+  EXPECT_FALSE(Exists(LegacyRecordPath(ac_dir_, key)));
+  EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+  Reopen();
+  EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(OnDiskActionCacheTest, DeleteRemovesALegacyRecordFile) {
+  const Digest key = Digest::Of("legacy deleted");
+  const Digest other = Digest::Of("legacy kept");
+  WriteLegacyRecord(key, SealedBytesOf(key, MakeResult("d")));
+  WriteLegacyRecord(other, SealedBytesOf(other, MakeResult("o")));
+  Reopen();
+  ASSERT_TRUE(cache_->Get(key).ok());
+  ASSERT_OK(cache_->Delete(key));
+  EXPECT_FALSE(Exists(LegacyRecordPath(ac_dir_, key)));
+  EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(cache_->Delete(key));  // again
+  EXPECT_TRUE(Exists(LegacyRecordPath(ac_dir_, other)));
+  EXPECT_TRUE(cache_->Get(other).ok());
+}
+
+TEST_F(OnDiskActionCacheTest, CorruptLegacyRecordIsDataLossOnceThenNotFound) {
+  const Digest key = Digest::Of("legacy corrupt");
+  const Digest other = Digest::Of("legacy elsewhere");
+  const ActionResult result = MakeResult("c");
+  const std::string sealed = SealedBytesOf(key, result);
+  std::string flipped = sealed;
+  flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x01);
+  const struct {
+    const char* what;
+    Digest key;
+    std::string bytes;
+  } cases[] = {
+      {"flipped byte", key, flipped},
+      {"truncated to 15 bytes", key, sealed.substr(0, 15)},
+      {"empty", key, ""},
+      {"another key's record", other, sealed},
+  };
+  WriteLegacyRecord(key, sealed);  // creates the shard directory before the cache opens
+  Reopen();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    WriteLegacyRecord(c.key, c.bytes);
+    ExpectLegacyDataLossOnceThenNotFound(c.key);
+  }
+}
+
+TEST_F(OnDiskActionCacheTest, LegacyRecordWithAMissingOutputIsAMissAndRemoved) {
+  const Digest key = Digest::Of("legacy evicted");
+  const ActionResult result = MakeResult("evicted");
+  WriteLegacyRecord(key, SealedBytesOf(key, result));
+  Reopen();
+  ASSERT_OK(store_->Delete(*Digest::FromHex(result.outputs(1).digest())));
+  EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(Exists(LegacyRecordPath(ac_dir_, key)));
 }
 
 // The file layout wrote each record through a temporary file in <dir>/tmp. Those a crash
