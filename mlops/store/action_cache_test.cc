@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -182,6 +183,13 @@ class TestDb {
   sqlite3* db_ = nullptr;
   int open_rc_ = SQLITE_OK;
 };
+
+// Creates a SQLite database at `path` with `sql` run in it.
+void MakeSqliteDb(const std::string& path, const std::string& sql) {
+  TestDb db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(db.Exec(sql));
+}
 
 // ---------------------------------------------------------------------------------------
 // The parameter: where the cache keeps records, and which store holds the outputs.
@@ -492,7 +500,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // ---------------------------------------------------------------------------------------
 // On disk only: the database's rows, damaged records, records of the file layout, temporary
-// files, Open's errors.
+// files, damaged and foreign databases, Open's errors.
 
 class OnDiskActionCacheTest : public ActionCacheTestBase, public ::testing::Test {
  protected:
@@ -781,6 +789,69 @@ TEST_F(OnDiskActionCacheTest, OpenRemovesStaleLegacyTempsAndKeepsYoungOnes) {
   // The cache works as before.
   ASSERT_OK(cache_->Put(Digest::Of("k"), MakeResult("k")));
   EXPECT_TRUE(cache_->Get(Digest::Of("k")).ok());
+}
+
+// --- The database file itself ----------------------------------------------------------------
+
+TEST_F(OnDiskActionCacheTest, GarbageDatabaseIsMovedAsideAndTheCacheStartsEmpty) {
+  const Digest key = Digest::Of("lost with the database");
+  ASSERT_OK(cache_->Put(key, MakeResult("lost")));
+  cache_.reset();
+  for (const char* suffix : {"-wal", "-shm"}) ::unlink((DbPath(ac_dir_) + suffix).c_str());
+  const std::string garbage(4096, 'x');
+  Spit(DbPath(ac_dir_), garbage);
+  ASSERT_OK_AND_ASSIGN(cache_, ActionCache::OpenOnDisk(ac_dir_, store_.get()));
+
+  std::vector<std::string> aside;
+  for (const std::string& name : ListDir(ac_dir_)) {
+    if (absl::StartsWith(name, "records.db.corrupt.")) aside.push_back(name);
+  }
+  ASSERT_EQ(aside.size(), 1u) << ::testing::PrintToString(ListDir(ac_dir_));
+  EXPECT_EQ(Slurp(ac_dir_ + "/" + aside[0]), garbage);
+
+  // A new, empty cache that works.
+  EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+  const ActionResult result = MakeResult("after");
+  ASSERT_OK(cache_->Put(key, result));
+  ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(key));
+  EXPECT_THAT(got, EqualsProto(result));
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(const ActionResult again, cache_->Get(key));
+  EXPECT_THAT(again, EqualsProto(result));
+  EXPECT_EQ(AllRows(), 1);
+}
+
+TEST(ActionCacheOpenTest, AnotherApplicationsDatabaseIsInvalidArgumentAndLeftAlone) {
+  for (const char* sql : {"PRAGMA application_id=1; CREATE TABLE t(x); INSERT INTO t VALUES(1)",
+                          "CREATE TABLE t(x)"}) {
+    SCOPED_TRACE(sql);
+    const std::string dir = FreshDir() + "/ac";
+    CHECK_SYS(::mkdir(dir.c_str(), 0755) == 0);
+    MakeSqliteDb(DbPath(dir), sql);
+    const std::string bytes = Slurp(DbPath(dir));
+    const std::vector<std::string> names = ListDir(dir);
+    MemoryStore store;
+    absl::StatusOr<std::unique_ptr<ActionCache>> cache = ActionCache::OpenOnDisk(dir, &store);
+    EXPECT_THAT(cache, StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(cache.status().message()), HasSubstr(DbPath(dir)));
+    EXPECT_EQ(Slurp(DbPath(dir)), bytes);
+    EXPECT_EQ(ListDir(dir), names);
+  }
+}
+
+TEST(ActionCacheOpenTest, NewerSchemaIsFailedPreconditionAndLeftAlone) {
+  const std::string dir = FreshDir() + "/ac";
+  CHECK_SYS(::mkdir(dir.c_str(), 0755) == 0);
+  MakeSqliteDb(DbPath(dir),
+               "PRAGMA application_id=1835819363; PRAGMA user_version=99; "  // 0x6D6C6163
+               "CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL, more) "
+               "WITHOUT ROWID");
+  const std::string bytes = Slurp(DbPath(dir));
+  MemoryStore store;
+  absl::StatusOr<std::unique_ptr<ActionCache>> cache = ActionCache::OpenOnDisk(dir, &store);
+  EXPECT_THAT(cache, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(cache.status().message()), HasSubstr(DbPath(dir)));
+  EXPECT_EQ(Slurp(DbPath(dir)), bytes);
 }
 
 TEST_F(OnDiskActionCacheTest, DurabilityOptionsRoundTrip) {
