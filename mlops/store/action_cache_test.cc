@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -191,6 +192,36 @@ void MakeSqliteDb(const std::string& path, const std::string& sql) {
   ASSERT_TRUE(db.Exec(sql));
 }
 
+// A ContentStore (in memory or on disk) that runs a hook, once, when Contains is next
+// called: lets a test act in the middle of ActionCache::Get, after the record was read and
+// before its outputs are checked.
+class HookedStore : public ContentStore {
+ public:
+  explicit HookedStore(std::unique_ptr<ContentStore> inner) : inner_(std::move(inner)) {}
+
+  absl::StatusOr<bool> Contains(const Digest& digest) override {
+    if (on_contains) {
+      std::function<void()> hook = std::move(on_contains);
+      on_contains = nullptr;
+      hook();
+    }
+    return inner_->Contains(digest);
+  }
+  absl::StatusOr<Digest> Put(absl::string_view bytes) override { return inner_->Put(bytes); }
+  absl::StatusOr<std::unique_ptr<BlobWriter>> NewWriter() override {
+    return inner_->NewWriter();
+  }
+  absl::StatusOr<Blob> Get(const Digest& digest) override { return inner_->Get(digest); }
+  absl::Status Delete(const Digest& digest) override { return inner_->Delete(digest); }
+  absl::StatusOr<std::vector<StoreEntry>> List() override { return inner_->List(); }
+  absl::StatusOr<StoreStats> Stats() override { return inner_->Stats(); }
+
+  std::function<void()> on_contains;
+
+ private:
+  const std::unique_ptr<ContentStore> inner_;
+};
+
 // ---------------------------------------------------------------------------------------
 // The parameter: where the cache keeps records, and which store holds the outputs.
 
@@ -207,13 +238,15 @@ class ActionCacheTestBase {
   void Open(bool cache_on_disk, bool store_on_disk) {
     dir_ = FreshDir();
     ac_dir_ = dir_ + "/ac";
+    std::unique_ptr<ContentStore> inner;
     if (store_on_disk) {
       absl::StatusOr<std::unique_ptr<DiskStore>> s = DiskStore::Open(dir_ + "/cas");
       ASSERT_TRUE(s.ok()) << s.status();
-      store_ = std::move(*s);
+      inner = std::move(*s);
     } else {
-      store_ = std::make_unique<MemoryStore>();
+      inner = std::make_unique<MemoryStore>();
     }
+    store_ = std::make_unique<HookedStore>(std::move(inner));
     if (cache_on_disk) {
       ASSERT_OK_AND_ASSIGN(cache_, ActionCache::OpenOnDisk(ac_dir_, store_.get()));
     } else {
@@ -288,7 +321,7 @@ class ActionCacheTestBase {
 
   std::string dir_;
   std::string ac_dir_;
-  std::unique_ptr<ContentStore> store_;
+  std::unique_ptr<HookedStore> store_;
   std::unique_ptr<ActionCache> cache_;
 };
 
@@ -374,6 +407,30 @@ TEST_P(ActionCacheTest, MissingOutputIsAMissAndRemovesTheRecord) {
   // The record is gone: even with the output back in the store, the key misses.
   PutOrDie(metrics_bytes);
   EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A Get that finds an output missing removes the record it read, but not the record another
+// writer stored for the key meanwhile (between the read and the removal).
+TEST_P(ActionCacheTest, MissingOutputKeepsARecordStoredMeanwhile) {
+  const Digest key = Digest::Of("replaced during Get");
+  const ActionResult stale = MakeResult("stale");
+  const ActionResult fresh = MakeResult("fresh");
+  ASSERT_OK(cache_->Put(key, stale));
+  ASSERT_OK(store_->Delete(*Digest::FromHex(stale.outputs(1).digest())));
+  // On disk the other writer is another instance (its own connection); in memory, the same.
+  std::unique_ptr<ActionCache> other;
+  if (GetParam().cache_on_disk) {
+    ASSERT_OK_AND_ASSIGN(other, ActionCache::OpenOnDisk(ac_dir_, store_.get()));
+  }
+  ActionCache* writer = other != nullptr ? other.get() : cache_.get();
+  absl::Status hook_status = absl::UnknownError("the hook did not run");
+  store_->on_contains = [&] { hook_status = writer->Put(key, fresh); };
+
+  EXPECT_THAT(cache_->Get(key), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK(hook_status);
+  absl::StatusOr<ActionResult> got = cache_->Get(key);
+  ASSERT_TRUE(got.ok()) << "the record stored during the Get was removed: " << got.status();
+  EXPECT_THAT(*got, EqualsProto(fresh));
 }
 
 TEST_P(ActionCacheTest, MalformedOutputDigestIsInvalidArgument) {
