@@ -22,10 +22,10 @@
 // and at the end that temporary files of killed writers, once older than the staleness
 // threshold, are removed by Open, and that nothing was ever quarantined.
 //
-// Another test kills a writer inside a transaction of the action cache's database, holding
-// the write lock with uncommitted rows (some already in the WAL): it may not leave a partial
-// row behind, or keep the next writer (a fresh process, store_record_writer) from storing a
-// record.
+// Two more tests kill a writer inside a transaction of the action cache's database: one
+// holding the write lock with uncommitted rows (some already in the WAL), one storing
+// batches with PutMany in a loop. Neither may leave a partial row or batch behind, or keep
+// the next writer (a fresh process, store_record_writer) from storing a record.
 
 #include <errno.h>
 #include <poll.h>
@@ -985,6 +985,142 @@ TEST(StoreCrashTest, WriterKilledInsideAWriteTransactionLeavesNothingAndBlocksNo
   got = (*cache)->Get(next_key);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->execution_id(), "store_record_writer");
+}
+
+constexpr int kBatchKills = 40;
+constexpr uint32_t kBatchSize = 40;
+
+// The key and execution id of record `i` of batch `batch` of the writer of `round`.
+Digest BatchKey(uint32_t round, uint32_t batch, uint32_t i) {
+  return Digest::Of(absl::StrCat("store_crash_test batch ", round, "/", batch, "/", i));
+}
+std::string BatchExecutionId(uint32_t round, uint32_t batch, uint32_t i) {
+  return absl::StrCat(round, "/", batch, "/", i);
+}
+
+// A writer SIGKILLed at random moments while it stores batches of records with PutMany, one
+// commit each: every batch is there whole or not at all, every batch it reported committed
+// is there, no other row appears, and the next writer stores a record.
+TEST(StoreCrashTest, WriterKilledInAPutManyLoopLeavesWholeBatchesOnly) {
+  ASSERT_NE(g_record_writer, nullptr)
+      << "pass the path of store_record_writer as the first argument";
+  const std::string root = testing::FreshTestDir("killed_in_put_many");
+  const std::string store_dir = root + "/store";
+  const std::string ac_dir = root + "/ac";
+  const std::string output = "the output every batch names";
+  Digest output_digest;
+  {
+    absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir, store->get()).ok());
+    absl::StatusOr<Digest> d = (*store)->Put(output);
+    ASSERT_TRUE(d.ok()) << d.status();
+    output_digest = *d;
+  }
+  ChildProcesses children;
+  std::mt19937 rng(kRandomSeed + 1);
+  std::uniform_int_distribution<int> delay_micros(0, kMaxKillDelayMicros);
+  int64_t rows_expected = 0;
+  int64_t batches_committed = 0;
+  for (uint32_t round = 0; round < static_cast<uint32_t>(kBatchKills); ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0) << strerror(errno);
+    const pid_t pid = children.Spawn([&]() -> int {
+      ::close(fds[0]);
+      absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+      if (!store.ok()) return 40;
+      absl::StatusOr<std::unique_ptr<ActionCache>> cache =
+          ActionCache::OpenOnDisk(ac_dir, store->get());
+      if (!cache.ok()) return 41;
+      std::vector<ActionResult> results(kBatchSize);
+      for (uint32_t batch = 0;; ++batch) {
+        std::vector<std::pair<Digest, const ActionResult*>> records;
+        for (uint32_t i = 0; i < kBatchSize; ++i) {
+          ActionResult& r = results[i];
+          r.Clear();
+          OutputRef* out = r.add_outputs();
+          out->set_name("out");
+          out->set_digest(output_digest.ToHex());
+          r.set_execution_id(BatchExecutionId(round, batch, i));
+          records.emplace_back(BatchKey(round, batch, i), &r);
+        }
+        absl::Status s = (*cache)->PutMany(records);
+        if (!s.ok()) {
+          fprintf(stderr, "writer: PutMany of batch %u: %s\n", batch, s.ToString().c_str());
+          return 42;
+        }
+        // Ready once the first batch is in, so that every round commits at least one.
+        if (batch == 0) SendReport(fds[1], kReady, ValueId{round, 0});
+        SendReport(fds[1], kRecordCommitted, ValueId{round, batch});
+      }
+    });
+    ::close(fds[1]);
+    ASSERT_GT(pid, 0);
+    Report ready{};
+    const bool started = ReadOneReport(fds[0], 60000, &ready);
+    if (started) {
+      struct timespec ts = {0, static_cast<long>(delay_micros(rng)) * 1000};
+      while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+    }
+    int status = 0;
+    children.KillAndWait(pid, &status);
+    std::vector<Report> reports;
+    const bool drained = DrainReports(fds[0], &reports);
+    ::close(fds[0]);
+    ASSERT_TRUE(started) << "the writer did not start; it " << DescribeWaitStatus(status);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the writer was expected to be killed, but it " << DescribeWaitStatus(status)
+        << " (see its stderr above)";
+    ASSERT_TRUE(drained);
+    uint32_t reported = 0;  // batches [0, reported) were reported committed
+    for (const Report& r : reports) {
+      if (r.kind == kRecordCommitted) reported = std::max(reported, r.index + 1);
+    }
+
+    // Every row, read before any Open (see CheckAfterKill).
+    std::vector<std::string> problems;
+    const std::vector<Digest> keys = ListActionKeys(ac_dir, &problems);
+    EXPECT_EQ(problems, std::vector<std::string>());
+    absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::unique_ptr<ActionCache>> cache =
+        ActionCache::OpenOnDisk(ac_dir, store->get());
+    ASSERT_TRUE(cache.ok()) << cache.status();
+    // Batch 0 was committed before the writer said it was ready. The writer may have committed
+    // one batch more than it reported, never two.
+    if (reported == 0) reported = 1;
+    for (uint32_t batch = 0; batch <= reported + 1; ++batch) {
+      uint32_t present = 0;
+      for (uint32_t i = 0; i < kBatchSize; ++i) {
+        absl::StatusOr<ActionResult> got = (*cache)->Get(BatchKey(round, batch, i));
+        if (absl::IsNotFound(got.status())) continue;
+        ASSERT_TRUE(got.ok()) << "batch " << batch << " record " << i << ": " << got.status();
+        EXPECT_EQ(got->execution_id(), BatchExecutionId(round, batch, i));
+        ++present;
+      }
+      if (batch < reported) {
+        EXPECT_EQ(present, kBatchSize) << "batch " << batch << " was reported committed";
+      } else if (batch == reported) {
+        EXPECT_TRUE(present == 0 || present == kBatchSize)
+            << "batch " << batch << " is partly there: " << present << " of " << kBatchSize;
+      } else {
+        EXPECT_EQ(present, 0u) << "batch " << batch << " was never started";
+      }
+      if (present == kBatchSize) {
+        rows_expected += kBatchSize;
+        ++batches_committed;
+      }
+    }
+    // No other row: nothing of a batch the kill interrupted, under any key.
+    ASSERT_EQ(static_cast<int64_t>(keys.size()), rows_expected);
+  }
+  printf("%d kills in PutMany loops; %lld batches of %u records committed\n", kBatchKills,
+         static_cast<long long>(batches_committed), kBatchSize);
+  EXPECT_GE(batches_committed, kBatchKills);
+
+  ExpectNextWriterSucceeds(&children, store_dir, ac_dir, ActionKey(ValueId{8, 8}));
 }
 
 }  // namespace
