@@ -6,22 +6,34 @@
 // writes deterministic values — small (10..1000 bytes) and large (1..4 MiB), through Put and
 // through the streaming NewWriter/Append/Commit path — and an action record for each, and
 // reports every write that returned OK through a pipe. The parent then checks, with a fresh
-// DiskStore::Open:
+// DiskStore::Open and ActionCache::OpenOnDisk:
 //   * every listed entry reads back OK (never DATA_LOSS) and is exactly the value its header
 //     names, whose digest is the entry's name;
 //   * every value the writer reported as committed is there (a crash never loses a
 //     committed write), and values never disappear between rounds;
-//   * every action record reads back OK (or NOT_FOUND only when the test itself deleted an
-//     output), never DATA_LOSS, and names exactly the outputs that were written;
+//   * the action cache's database, <ac>/records.db, passes SQLite's integrity check and is
+//     all there is in <ac> (nothing moved aside as corrupt); every record in it (its keys
+//     read with SQL, before any Open, through a read-only connection of the test's own, the
+//     first to read what the killed writer left in the -wal file) reads back OK (or NOT_FOUND only when the test
+//     itself deleted an output), never DATA_LOSS, and names exactly the outputs that were
+//     written; every record the writer reported as committed is there, and records that
+//     read back once never disappear (unless the test deleted an output they name);
 //   * new Puts and records succeed and read back;
 // and at the end that temporary files of killed writers, once older than the staleness
 // threshold, are removed by Open, and that nothing was ever quarantined.
+//
+// Two more tests kill a writer inside a transaction of the action cache's database: one
+// holding the write lock with uncommitted rows (some already in the WAL), one storing
+// batches with PutMany in a loop. Neither may leave a partial row or batch behind, or keep
+// the next writer (a fresh process, store_record_writer) from storing a record.
 
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -274,20 +286,77 @@ bool ReadOneReport(int fd, int timeout_ms, Report* r) {
   return true;
 }
 
-// Files of the on-disk action cache: <ac>/<2 hex>/<32 hex>.
-std::vector<Digest> ListActionKeys(const std::string& ac_dir, std::vector<std::string>* strays) {
-  std::vector<Digest> keys;
-  for (const std::string& shard : ListNames(ac_dir)) {
-    if (shard == "tmp") continue;
-    for (const std::string& name : ListNames(absl::StrCat(ac_dir, "/", shard))) {
-      absl::StatusOr<Digest> key = Digest::FromHex(name);
-      if (key.ok() && shard.size() == 2 && name.compare(0, 2, shard) == 0) {
-        keys.push_back(*key);
-      } else {
-        strays->push_back(absl::StrCat(shard, "/", name));
-      }
+// A SQLite connection of the test's own (the C API, independent of the code under test);
+// closed when it goes out of scope.
+class SqliteConnection {
+ public:
+  SqliteConnection(const std::string& path, int flags) {
+    open_rc_ = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    // Only to ride out a lock held for a moment: never part of what is tested.
+    if (db_ != nullptr) sqlite3_busy_timeout(db_, 60000);
+  }
+  ~SqliteConnection() { sqlite3_close(db_); }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  bool ok() const { return open_rc_ == SQLITE_OK; }
+  sqlite3* get() const { return db_; }
+  std::string error() const {
+    return db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(open_rc_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  int open_rc_ = SQLITE_OK;
+};
+
+std::string KeyBlob(const Digest& key) {
+  unsigned char bytes[Digest::kBytes];
+  key.ToBytes(bytes);
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+}
+
+// The keys of the on-disk action cache's records: the rows of <ac>/records.db, read through
+// a read-only connection of the test's own, opened normally (not immutable), so that it
+// reads what a killed writer left in the -wal file as any reader would. Adds to `*problems`
+// any other file in <ac> (a temporary or record file, a database moved aside as corrupt),
+// a failed integrity check, and a key that is not 16 bytes.
+std::vector<Digest> ListActionKeys(const std::string& ac_dir, std::vector<std::string>* problems) {
+  for (const std::string& name : ListNames(ac_dir)) {
+    if (name != "records.db" && name != "records.db-wal" && name != "records.db-shm") {
+      problems->push_back(absl::StrCat("unexpected file in the action cache: ", name));
     }
   }
+  std::vector<Digest> keys;
+  const std::string path = ac_dir + "/records.db";
+  SqliteConnection db(path, SQLITE_OPEN_READONLY);
+  if (!db.ok()) {
+    problems->push_back(absl::StrCat("open ", path, ": ", db.error()));
+    return keys;
+  }
+  const auto query = [&](const char* sql, auto on_row) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db.get(), sql, -1, &stmt, nullptr);
+    if (rc == SQLITE_OK) {
+      while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) on_row(stmt);
+    }
+    if (rc != SQLITE_DONE) problems->push_back(absl::StrCat(path, ": ", sql, ": ", db.error()));
+    sqlite3_finalize(stmt);
+  };
+  query("PRAGMA integrity_check", [&](sqlite3_stmt* stmt) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    const std::string line = text != nullptr ? reinterpret_cast<const char*>(text) : "(null)";
+    if (line != "ok") problems->push_back(absl::StrCat(path, ": integrity_check: ", line));
+  });
+  query("SELECT key FROM records", [&](sqlite3_stmt* stmt) {
+    const void* blob = sqlite3_column_blob(stmt, 0);
+    const int n = sqlite3_column_bytes(stmt, 0);
+    if (blob != nullptr && n == static_cast<int>(Digest::kBytes)) {
+      keys.push_back(Digest::FromBytes(static_cast<const unsigned char*>(blob)));
+    } else {
+      problems->push_back(absl::StrCat(path, ": a record's key has ", n, " bytes"));
+    }
+  });
   return keys;
 }
 
@@ -308,6 +377,11 @@ class CrashChecker {
   // committed. Adds gtest failures; returns false if any.
   bool CheckAfterKill(uint32_t round, const std::vector<Report>& reports) {
     const int failures_before = failures_;
+    // The records first, before any Open: the test's read-only connection is the first to
+    // read what the killed writer left in the database's -wal file.
+    std::vector<std::string> problems;
+    const std::vector<Digest> keys = ListActionKeys(ac_dir_, &problems);
+    for (const std::string& p : problems) Fail(absl::StrCat("round ", round, ": ", p));
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir_);
     if (!store.ok()) return Fail(absl::StrCat("DiskStore::Open: ", store.status().ToString()));
     absl::StatusOr<std::unique_ptr<ActionCache>> cache =
@@ -316,7 +390,7 @@ class CrashChecker {
       return Fail(absl::StrCat("ActionCache::OpenOnDisk: ", cache.status().ToString()));
     }
     CheckValues(store->get(), round, reports);
-    CheckRecords(cache->get(), round, reports);
+    CheckRecords(cache->get(), keys, round, reports);
     WriteAndReadBack(store->get(), cache->get(), round);
     Prune(store->get());
     return failures_ == failures_before;
@@ -397,14 +471,11 @@ class CrashChecker {
     }
   }
 
-  // Reads every action record back.
-  void CheckRecords(ActionCache* cache, uint32_t round, const std::vector<Report>& reports) {
-    std::vector<std::string> strays;
-    const std::vector<Digest> keys = ListActionKeys(ac_dir_, &strays);
-    for (const std::string& s : strays) {
-      Fail(absl::StrCat("round ", round, ": unexpected file in the action cache: ", s));
-    }
+  // Reads every action record (`keys`, listed from the database) back.
+  void CheckRecords(ActionCache* cache, const std::vector<Digest>& keys, uint32_t round,
+                    const std::vector<Report>& reports) {
     std::set<ValueId> ok_records;
+    std::set<ValueId> listed;
     for (const Digest& key : keys) {
       auto known = action_keys_.find(key);
       if (known == action_keys_.end()) {
@@ -413,6 +484,7 @@ class CrashChecker {
         continue;
       }
       const ValueId id = known->second;
+      listed.insert(id);
       bool output_pruned = false;
       for (const ValueId& out : RecordOutputs(id)) output_pruned |= pruned_.count(out) != 0;
       absl::StatusOr<ActionResult> result = cache->Get(key);
@@ -437,6 +509,22 @@ class CrashChecker {
                           " was committed (Put returned OK) but does not read back"));
       }
     }
+    // ...and records read back before are still there (unless the test deleted an output
+    // they name, which makes Get remove them).
+    for (auto it = records_ok_.begin(); it != records_ok_.end();) {
+      bool output_pruned = false;
+      for (const ValueId& out : RecordOutputs(*it)) output_pruned |= pruned_.count(out) != 0;
+      if (output_pruned) {
+        it = records_ok_.erase(it);
+        continue;
+      }
+      if (listed.count(*it) == 0) {
+        Fail(absl::StrCat("round ", round, ": record of ", it->ToString(),
+                          " read back before and is gone"));
+      }
+      ++it;
+    }
+    records_ok_.insert(ok_records.begin(), ok_records.end());
   }
 
   bool CheckRecord(const ValueId& id, const ActionResult& result) {
@@ -549,6 +637,7 @@ class CrashChecker {
   std::map<ValueId, Digest> seen_;               // every value ever verified in the store
   absl::flat_hash_map<Digest, ValueId> action_keys_;  // action key -> its value
   std::set<ValueId> pruned_;                     // deleted by this test
+  std::set<ValueId> records_ok_;                 // action records that read back OK
   int failures_ = 0;
   int64_t values_seen_ = 0;
   int64_t large_values_seen_ = 0;
@@ -630,7 +719,8 @@ TEST(StoreCrashTest, WriterKilledAtRandomMomentsNeverCorruptsTheStore) {
   std::uniform_int_distribution<int> delay_micros(0, kMaxKillDelayMicros);
   int kills = 0;
   int64_t reports_total = 0;
-  std::set<std::string> store_temps_seen, ac_temps_seen;
+  std::set<std::string> store_temps_seen;
+  int kills_leaving_a_wal = 0;
 
   for (uint32_t round = 0; round < static_cast<uint32_t>(kMaxRounds); ++round) {
     if (kills >= kKills && checker.values_seen() > kMinValues &&
@@ -669,9 +759,13 @@ TEST(StoreCrashTest, WriterKilledAtRandomMomentsNeverCorruptsTheStore) {
     ++kills;
     reports_total += static_cast<int64_t>(reports.size());
 
-    // What the dead writer left in the temporary directories (seen before any Open).
+    // What the dead writer left: temporary files of the store, and the action cache's WAL,
+    // which the next connection recovers (seen before any Open).
     for (const std::string& n : ListNames(store_dir + "/tmp")) store_temps_seen.insert(n);
-    for (const std::string& n : ListNames(ac_dir + "/tmp")) ac_temps_seen.insert(n);
+    struct stat wal;
+    if (::stat((ac_dir + "/records.db-wal").c_str(), &wal) == 0 && wal.st_size > 0) {
+      ++kills_leaving_a_wal;
+    }
 
     ASSERT_TRUE(checker.CheckAfterKill(round, reports)) << "after kill " << round;
   }
@@ -679,15 +773,15 @@ TEST(StoreCrashTest, WriterKilledAtRandomMomentsNeverCorruptsTheStore) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   printf("%d kills in %.1f s; %lld values verified (%lld large, %lld streamed), %lld Gets, "
          "%lld action records verified, %lld records missed after the test deleted an output, "
-         "%lld writes reported, %zu temporary files of killed writers seen (%zu of the action "
-         "cache)\n",
+         "%lld writes reported, %zu temporary files of killed writers seen, %d kills left the "
+         "action cache's WAL behind\n",
          kills, seconds, static_cast<long long>(checker.values_seen()),
          static_cast<long long>(checker.large_values_seen()),
          static_cast<long long>(checker.streamed_values_seen()),
          static_cast<long long>(checker.gets_verified()),
          static_cast<long long>(checker.records_verified()),
          static_cast<long long>(checker.records_missed_for_pruned_output()),
-         static_cast<long long>(reports_total), store_temps_seen.size(), ac_temps_seen.size());
+         static_cast<long long>(reports_total), store_temps_seen.size(), kills_leaving_a_wal);
 
   // Not vacuous: many kills, many values of every kind, many records, and kills that hit
   // a streamed write in the middle.
@@ -697,6 +791,7 @@ TEST(StoreCrashTest, WriterKilledAtRandomMomentsNeverCorruptsTheStore) {
   EXPECT_GT(checker.streamed_values_seen(), kMinStreamedValues);
   EXPECT_GT(checker.records_verified(), kMinValues);
   EXPECT_GT(store_temps_seen.size(), 0u);
+  EXPECT_GT(kills_leaving_a_wal, 0);
 
   // A crash never makes a visible entry corrupt, so nothing was ever quarantined.
   EXPECT_EQ(ListNames(store_dir + "/quarantine"), std::vector<std::string>());
@@ -716,15 +811,11 @@ TEST(StoreCrashTest, WriterKilledAtRandomMomentsNeverCorruptsTheStore) {
   }
   EXPECT_GE(ListNames(store_dir + "/tmp").size(), 1u);
   testing::AgeFiles(store_dir + "/tmp", 3600);
-  testing::AgeFiles(ac_dir + "/tmp", 3600);
   {
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
     ASSERT_TRUE(store.ok()) << store.status();
     EXPECT_EQ(ListNames(store_dir + "/tmp"), std::vector<std::string>())
         << "DiskStore::Open left temporary files of dead writers that are an hour old";
-    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir, store->get()).ok());
-    EXPECT_EQ(ListNames(ac_dir + "/tmp"), std::vector<std::string>())
-        << "ActionCache::OpenOnDisk left temporary files of dead writers that are an hour old";
   }
 }
 
@@ -771,57 +862,265 @@ TEST(StoreCrashTest, OpenKeepsTheTemporaryFileOfALiveWriter) {
   EXPECT_EQ(ListNames(store_dir + "/tmp"), std::vector<std::string>());
 }
 
-// A writer killed while storing the record for key K leaves <ac>/tmp/<pid>.<n>.<K> behind
-// (removed by a later OpenOnDisk only once it is a minute old). A restarted writer that gets
-// the same pid — in a container every start gets the same pids — and stores K first must
-// still be able to store it. The restarted writer is a fresh process (store_record_writer,
-// exec'ed); the parent knows its pid before it starts and leaves the file its killed
-// predecessor would have left.
+// --- Writers killed inside a transaction of the action cache's database -------------------
+
 const char* g_record_writer = nullptr;  // path of store_record_writer (argv[1])
 
-TEST(StoreCrashTest, RestartedWriterWithTheSamePidStoresTheRecordItsPredecessorWasWriting) {
-  ASSERT_NE(g_record_writer, nullptr)
-      << "pass the path of store_record_writer as the first argument";
-  const std::string root = testing::FreshTestDir("same_pid");
-  const std::string store_dir = root + "/store";
-  const std::string ac_dir = root + "/ac";
-  {
-    absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
-    ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir, store->get()).ok());
-  }
-  const std::string key = ActionKey(ValueId{7, 7}).ToHex();
-  int go[2];
-  ASSERT_EQ(::pipe(go), 0);
-  ChildProcesses children;
-  const pid_t pid = children.Spawn([&]() -> int {
-    ::close(go[1]);
-    char c;
-    if (::read(go[0], &c, 1) != 1) return 120;
-    ::close(go[0]);
-    ::execl(g_record_writer, g_record_writer, store_dir.c_str(), ac_dir.c_str(), key.c_str(),
+// Runs store_record_writer (a fresh process: the next writer after a crash) to store and read
+// back a record for `key`; expects it to succeed.
+void ExpectNextWriterSucceeds(ChildProcesses* children, const std::string& store_dir,
+                              const std::string& ac_dir, const Digest& key) {
+  const std::string hex = key.ToHex();
+  const pid_t pid = children->Spawn([&]() -> int {
+    ::execl(g_record_writer, g_record_writer, store_dir.c_str(), ac_dir.c_str(), hex.c_str(),
             static_cast<char*>(nullptr));
     fprintf(stderr, "exec %s: %s\n", g_record_writer, strerror(errno));
     return 121;
   });
-  ::close(go[0]);
   ASSERT_GT(pid, 0);
-  // What the predecessor (same pid, first record of its life: n = 0) left when killed in the
-  // middle of writing the record: part of it.
-  const std::string leftover = absl::StrCat(ac_dir, "/tmp/", pid, ".0.", key);
-  {
-    FILE* f = ::fopen(leftover.c_str(), "w");
-    ASSERT_NE(f, nullptr) << leftover << ": " << strerror(errno);
-    ::fputs("\x0a\x2b", f);
-    ::fclose(f);
-  }
-  ASSERT_EQ(::write(go[1], "g", 1), 1);
-  ::close(go[1]);
   int status = 0;
-  ASSERT_TRUE(children.Wait(pid, &status, 120));
+  ASSERT_TRUE(children->Wait(pid, &status, 300)) << "the next writer did not finish";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "the restarted writer could not store the record (" << DescribeWaitStatus(status)
+      << "the next writer could not store a record (" << DescribeWaitStatus(status)
       << "; its error is printed above)";
+}
+
+// A writer SIGKILLed while it holds the database's write lock, in the middle of a write
+// transaction (on records.db directly, through SQLite: rows of its own and a committed record
+// overwritten, more than fit its page cache, so that uncommitted pages were already written
+// to the WAL), leaves none of it behind: the committed record is intact, no partial row is
+// visible, and the next writer (a fresh process) stores and reads back a record.
+TEST(StoreCrashTest, WriterKilledInsideAWriteTransactionLeavesNothingAndBlocksNoOne) {
+  ASSERT_NE(g_record_writer, nullptr)
+      << "pass the path of store_record_writer as the first argument";
+  const std::string root = testing::FreshTestDir("killed_in_transaction");
+  const std::string store_dir = root + "/store";
+  const std::string ac_dir = root + "/ac";
+  const std::string db_path = ac_dir + "/records.db";
+  const Digest committed_key = ActionKey(ValueId{7, 1});
+  ActionResult committed;
+  {
+    absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::unique_ptr<ActionCache>> cache =
+        ActionCache::OpenOnDisk(ac_dir, store->get());
+    ASSERT_TRUE(cache.ok()) << cache.status();
+    absl::StatusOr<Digest> d = (*store)->Put("committed output");
+    ASSERT_TRUE(d.ok()) << d.status();
+    OutputRef* out = committed.add_outputs();
+    out->set_name("out");
+    out->set_digest(d->ToHex());
+    committed.set_execution_id("committed before the crash");
+    ASSERT_TRUE((*cache)->Put(committed_key, committed).ok());
+  }  // closed before the fork
+
+  constexpr int kPartialRows = 2000;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0) << strerror(errno);
+  ChildProcesses children;
+  const pid_t pid = children.Spawn([&]() -> int {
+    ::close(ready[0]);
+    SqliteConnection db(db_path, SQLITE_OPEN_READWRITE);
+    if (!db.ok()) return 30;
+    const auto exec = [&](const std::string& sql) {
+      if (sqlite3_exec(db.get(), sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) return true;
+      fprintf(stderr, "killed writer: %s: %s\n", sql.c_str(), db.error().c_str());
+      return false;
+    };
+    if (!exec("PRAGMA cache_size=2") || !exec("BEGIN IMMEDIATE")) return 31;
+    sqlite3_stmt* insert = nullptr;
+    if (sqlite3_prepare_v2(db.get(),
+                           "INSERT OR REPLACE INTO records(key, record) VALUES(?1, randomblob(300))",
+                           -1, &insert, nullptr) != SQLITE_OK) {
+      return 32;
+    }
+    for (int i = 0; i <= kPartialRows; ++i) {
+      const std::string key =
+          KeyBlob(i == kPartialRows ? committed_key : Digest::Of(absl::StrCat("partial ", i)));
+      sqlite3_bind_blob(insert, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(insert) != SQLITE_DONE) {
+        fprintf(stderr, "killed writer: insert %d: %s\n", i, db.error().c_str());
+        return 33;
+      }
+      sqlite3_reset(insert);
+    }
+    sqlite3_finalize(insert);
+    SendReport(ready[1], kReady, ValueId{});
+    while (true) ::pause();  // holding the transaction open, until killed
+  });
+  ::close(ready[1]);
+  ASSERT_GT(pid, 0);
+  Report r{};
+  const bool started = ReadOneReport(ready[0], 120000, &r);
+  struct stat wal;
+  const bool wal_written =
+      ::stat((db_path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
+  int status = 0;
+  children.KillAndWait(pid, &status);
+  ::close(ready[0]);
+  ASSERT_TRUE(started) << "the writer did not get into its transaction: it "
+                       << DescribeWaitStatus(status);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << DescribeWaitStatus(status);
+  // Not vacuous: the kill hit a transaction that had already written uncommitted pages.
+  EXPECT_TRUE(wal_written) << "the transaction wrote nothing to " << db_path << "-wal";
+
+  const Digest next_key = ActionKey(ValueId{7, 7});
+  ExpectNextWriterSucceeds(&children, store_dir, ac_dir, next_key);
+
+  std::vector<std::string> problems;
+  std::vector<Digest> keys = ListActionKeys(ac_dir, &problems);
+  EXPECT_EQ(problems, std::vector<std::string>());
+  std::sort(keys.begin(), keys.end());
+  std::vector<Digest> expected = {committed_key, next_key};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(keys, expected) << "rows of the killed transaction are visible";
+  absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<std::unique_ptr<ActionCache>> cache =
+      ActionCache::OpenOnDisk(ac_dir, store->get());
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  absl::StatusOr<ActionResult> got = (*cache)->Get(committed_key);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->SerializeAsString(), committed.SerializeAsString());
+  got = (*cache)->Get(next_key);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->execution_id(), "store_record_writer");
+}
+
+constexpr int kBatchKills = 40;
+constexpr uint32_t kBatchSize = 40;
+
+// The key and execution id of record `i` of batch `batch` of the writer of `round`.
+Digest BatchKey(uint32_t round, uint32_t batch, uint32_t i) {
+  return Digest::Of(absl::StrCat("store_crash_test batch ", round, "/", batch, "/", i));
+}
+std::string BatchExecutionId(uint32_t round, uint32_t batch, uint32_t i) {
+  return absl::StrCat(round, "/", batch, "/", i);
+}
+
+// A writer SIGKILLed at random moments while it stores batches of records with PutMany, one
+// commit each: every batch is there whole or not at all, every batch it reported committed
+// is there, no other row appears, and the next writer stores a record.
+TEST(StoreCrashTest, WriterKilledInAPutManyLoopLeavesWholeBatchesOnly) {
+  ASSERT_NE(g_record_writer, nullptr)
+      << "pass the path of store_record_writer as the first argument";
+  const std::string root = testing::FreshTestDir("killed_in_put_many");
+  const std::string store_dir = root + "/store";
+  const std::string ac_dir = root + "/ac";
+  const std::string output = "the output every batch names";
+  Digest output_digest;
+  {
+    absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir, store->get()).ok());
+    absl::StatusOr<Digest> d = (*store)->Put(output);
+    ASSERT_TRUE(d.ok()) << d.status();
+    output_digest = *d;
+  }
+  ChildProcesses children;
+  std::mt19937 rng(kRandomSeed + 1);
+  std::uniform_int_distribution<int> delay_micros(0, kMaxKillDelayMicros);
+  int64_t rows_expected = 0;
+  int64_t batches_committed = 0;
+  for (uint32_t round = 0; round < static_cast<uint32_t>(kBatchKills); ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0) << strerror(errno);
+    const pid_t pid = children.Spawn([&]() -> int {
+      ::close(fds[0]);
+      absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+      if (!store.ok()) return 40;
+      absl::StatusOr<std::unique_ptr<ActionCache>> cache =
+          ActionCache::OpenOnDisk(ac_dir, store->get());
+      if (!cache.ok()) return 41;
+      std::vector<ActionResult> results(kBatchSize);
+      for (uint32_t batch = 0;; ++batch) {
+        std::vector<std::pair<Digest, const ActionResult*>> records;
+        for (uint32_t i = 0; i < kBatchSize; ++i) {
+          ActionResult& r = results[i];
+          r.Clear();
+          OutputRef* out = r.add_outputs();
+          out->set_name("out");
+          out->set_digest(output_digest.ToHex());
+          r.set_execution_id(BatchExecutionId(round, batch, i));
+          records.emplace_back(BatchKey(round, batch, i), &r);
+        }
+        absl::Status s = (*cache)->PutMany(records);
+        if (!s.ok()) {
+          fprintf(stderr, "writer: PutMany of batch %u: %s\n", batch, s.ToString().c_str());
+          return 42;
+        }
+        // Ready once the first batch is in, so that every round commits at least one.
+        if (batch == 0) SendReport(fds[1], kReady, ValueId{round, 0});
+        SendReport(fds[1], kRecordCommitted, ValueId{round, batch});
+      }
+    });
+    ::close(fds[1]);
+    ASSERT_GT(pid, 0);
+    Report ready{};
+    const bool started = ReadOneReport(fds[0], 60000, &ready);
+    if (started) {
+      struct timespec ts = {0, static_cast<long>(delay_micros(rng)) * 1000};
+      while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+    }
+    int status = 0;
+    children.KillAndWait(pid, &status);
+    std::vector<Report> reports;
+    const bool drained = DrainReports(fds[0], &reports);
+    ::close(fds[0]);
+    ASSERT_TRUE(started) << "the writer did not start; it " << DescribeWaitStatus(status);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the writer was expected to be killed, but it " << DescribeWaitStatus(status)
+        << " (see its stderr above)";
+    ASSERT_TRUE(drained);
+    uint32_t reported = 0;  // batches [0, reported) were reported committed
+    for (const Report& r : reports) {
+      if (r.kind == kRecordCommitted) reported = std::max(reported, r.index + 1);
+    }
+
+    // Every row, read before any Open (see CheckAfterKill).
+    std::vector<std::string> problems;
+    const std::vector<Digest> keys = ListActionKeys(ac_dir, &problems);
+    EXPECT_EQ(problems, std::vector<std::string>());
+    absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<std::unique_ptr<ActionCache>> cache =
+        ActionCache::OpenOnDisk(ac_dir, store->get());
+    ASSERT_TRUE(cache.ok()) << cache.status();
+    // Batch 0 was committed before the writer said it was ready. The writer may have committed
+    // one batch more than it reported, never two.
+    if (reported == 0) reported = 1;
+    for (uint32_t batch = 0; batch <= reported + 1; ++batch) {
+      uint32_t present = 0;
+      for (uint32_t i = 0; i < kBatchSize; ++i) {
+        absl::StatusOr<ActionResult> got = (*cache)->Get(BatchKey(round, batch, i));
+        if (absl::IsNotFound(got.status())) continue;
+        ASSERT_TRUE(got.ok()) << "batch " << batch << " record " << i << ": " << got.status();
+        EXPECT_EQ(got->execution_id(), BatchExecutionId(round, batch, i));
+        ++present;
+      }
+      if (batch < reported) {
+        EXPECT_EQ(present, kBatchSize) << "batch " << batch << " was reported committed";
+      } else if (batch == reported) {
+        EXPECT_TRUE(present == 0 || present == kBatchSize)
+            << "batch " << batch << " is partly there: " << present << " of " << kBatchSize;
+      } else {
+        EXPECT_EQ(present, 0u) << "batch " << batch << " was never started";
+      }
+      if (present == kBatchSize) {
+        rows_expected += kBatchSize;
+        ++batches_committed;
+      }
+    }
+    // No other row: nothing of a batch the kill interrupted, under any key.
+    ASSERT_EQ(static_cast<int64_t>(keys.size()), rows_expected);
+  }
+  printf("%d kills in PutMany loops; %lld batches of %u records committed\n", kBatchKills,
+         static_cast<long long>(batches_committed), kBatchSize);
+  EXPECT_GE(batches_committed, kBatchKills);
+
+  ExpectNextWriterSucceeds(&children, store_dir, ac_dir, ActionKey(ValueId{8, 8}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // tests/store_record_writer.cc — a fresh process that stores one action record (used by
-// store_crash_test to play a restarted writer).
+// store_crash_test to play the next writer after one was killed inside a transaction of the
+// action cache's database).
 //
 // Usage: store_record_writer <store dir> <action cache dir> <action key, 32 hex>
 // Puts an output value, stores a record for the key naming it, and reads it back. Exits 0 on
