@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +177,36 @@ bool ReadProgress(int fd, int64_t target, int64_t* count) {
   return true;
 }
 
+// The keys of the records in the action cache database `path` (read through SQLite, so a
+// dead writer's WAL is recovered as any later reader would).
+std::vector<Digest> RecordKeys(const std::string& path) {
+  std::vector<Digest> keys;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << path << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return keys;
+  }
+  sqlite3_busy_timeout(db, 60000);
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT key FROM records ORDER BY key", -1, &q, nullptr) !=
+      SQLITE_OK) {
+    ADD_FAILURE() << path << ": " << sqlite3_errmsg(db);
+  } else {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+      EXPECT_EQ(sqlite3_column_bytes(q, 0), static_cast<int>(Digest::kBytes));
+      if (sqlite3_column_bytes(q, 0) != static_cast<int>(Digest::kBytes)) continue;
+      keys.push_back(
+          Digest::FromBytes(static_cast<const unsigned char*>(sqlite3_column_blob(q, 0))));
+    }
+    EXPECT_EQ(rc, SQLITE_DONE) << path << ": " << sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return keys;
+}
+
 // Every record in <dir>/ac, checked against `expected` (before anything opens a Workspace,
 // which would remove a record it finds broken). Returns how many there are.
 int64_t CheckRecords(const std::string& dir, const Expected& expected,
@@ -190,34 +221,29 @@ int64_t CheckRecords(const std::string& dir, const Expected& expected,
   EXPECT_TRUE(cache.ok()) << cache.status();
   if (!cache.ok()) return 0;
   int64_t records = 0;
-  for (const std::string& shard : test::ListDir(dir + "/ac")) {
-    if (shard == "tmp") continue;
-    for (const std::string& name : test::ListDir(dir + "/ac/" + shard)) {
-      absl::StatusOr<Digest> key = Digest::FromHex(name);
-      EXPECT_TRUE(key.ok()) << when << ": stray file ac/" << shard << "/" << name;
-      if (!key.ok()) continue;
-      ++records;
-      auto want = expected.find(*key);
-      EXPECT_NE(want, expected.end()) << when << ": record " << name << " for no known call";
-      if (want == expected.end()) continue;
-      // Intact, and every output in the store (NOT_FOUND here is a record written before
-      // its values; DATA_LOSS a torn record).
-      absl::StatusOr<ActionResult> result = (*cache)->Get(*key);
-      EXPECT_TRUE(result.ok()) << when << ": record " << name << ": " << result.status();
-      if (!result.ok()) continue;
-      EXPECT_EQ(result->outputs_size(), static_cast<int>(want->second.size())) << name;
-      for (int o = 0; o < result->outputs_size() &&
-                      o < static_cast<int>(want->second.size());
-           ++o) {
-        const std::string& bytes = want->second[static_cast<size_t>(o)];
-        EXPECT_EQ(result->outputs(o).digest(), Digest::Of(bytes).ToHex())
-            << when << ": record " << name << " output " << o;
-        EXPECT_EQ(result->outputs(o).size(), static_cast<int64_t>(bytes.size()));
-        absl::StatusOr<Blob> blob = (*store)->Get(*Digest::FromHex(result->outputs(o).digest()));
-        EXPECT_TRUE(blob.ok()) << when << ": record " << name << " output " << o << ": "
-                               << blob.status();
-        if (blob.ok()) EXPECT_EQ(blob->view(), bytes) << when << ": record " << name;
-      }
+  for (const Digest& key : RecordKeys(dir + "/ac/records.db")) {
+    const std::string name = key.ToHex();
+    ++records;
+    auto want = expected.find(key);
+    EXPECT_NE(want, expected.end()) << when << ": record " << name << " for no known call";
+    if (want == expected.end()) continue;
+    // Intact, and every output in the store (NOT_FOUND here is a record written before
+    // its values; DATA_LOSS a torn record).
+    absl::StatusOr<ActionResult> result = (*cache)->Get(key);
+    EXPECT_TRUE(result.ok()) << when << ": record " << name << ": " << result.status();
+    if (!result.ok()) continue;
+    EXPECT_EQ(result->outputs_size(), static_cast<int>(want->second.size())) << name;
+    for (int o = 0; o < result->outputs_size() &&
+                    o < static_cast<int>(want->second.size());
+         ++o) {
+      const std::string& bytes = want->second[static_cast<size_t>(o)];
+      EXPECT_EQ(result->outputs(o).digest(), Digest::Of(bytes).ToHex())
+          << when << ": record " << name << " output " << o;
+      EXPECT_EQ(result->outputs(o).size(), static_cast<int64_t>(bytes.size()));
+      absl::StatusOr<Blob> blob = (*store)->Get(*Digest::FromHex(result->outputs(o).digest()));
+      EXPECT_TRUE(blob.ok()) << when << ": record " << name << " output " << o << ": "
+                             << blob.status();
+      if (blob.ok()) EXPECT_EQ(blob->view(), bytes) << when << ": record " << name;
     }
   }
   return records;
@@ -314,7 +340,7 @@ TEST(WorkspaceCrashTest, ChildDyingAtRandomMomentsLosesOnlyQueuedWritesNeverValu
     const int64_t records = CheckRecords(dir, expected, when + ", as the child left it");
 
     // The child's temporary files: aged, the next Open removes them all.
-    const int temps = AgeAll(dir + "/store/tmp") + AgeAll(dir + "/ac/tmp");
+    const int temps = AgeAll(dir + "/store/tmp");
     total_temps += temps;
     const int values_before = g_value_runs, pairs_before = g_pair_runs;
     int recomputed_finished = 0;
@@ -323,8 +349,6 @@ TEST(WorkspaceCrashTest, ChildDyingAtRandomMomentsLosesOnlyQueuedWritesNeverValu
       ASSERT_TRUE(ws.ok()) << ws.status();
       EXPECT_EQ(test::ListDir(dir + "/store/tmp"), std::vector<std::string>())
           << when << ": Open left temporary files of a dead process that are an hour old";
-      EXPECT_EQ(test::ListDir(dir + "/ac/tmp"), std::vector<std::string>())
-          << when << ": Open left temporary records of a dead process that are an hour old";
       for (int i = 0; i < kSteps; ++i) {
         const int runs = g_value_runs + g_pair_runs;
         absl::StatusOr<Stored<std::string>> v = (*ws)->Call(kValue, round, i);
