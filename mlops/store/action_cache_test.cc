@@ -878,6 +878,47 @@ TEST_F(OnDiskActionCacheTest, GarbageDatabaseIsMovedAsideAndTheCacheStartsEmpty)
   EXPECT_EQ(AllRows(), 1);
 }
 
+// A database whose header and schema are intact but whose records' b-tree page is damaged
+// (a disk error, a torn write with durability kNone on a power loss) opens fine. The cache
+// must still recover as the header promises for corrupt records: DATA_LOSS at most once,
+// then misses, and Puts that work.
+TEST_F(OnDiskActionCacheTest, DatabaseWithADamagedRecordPageRecovers) {
+  std::vector<Digest> keys;
+  for (int i = 0; i < 50; ++i) {
+    keys.push_back(Digest::Of(absl::StrCat("page ", i)));
+    ASSERT_OK(cache_->Put(keys.back(), MakeResult(absl::StrCat("page ", i))));
+  }
+  int64_t page_size = 0;
+  {
+    TestDb db(DbPath(ac_dir_));
+    ASSERT_TRUE(db.ok());
+    ASSERT_EQ(db.Int("SELECT rootpage FROM sqlite_master WHERE name = 'records'"), 2);
+    page_size = db.Int("PRAGMA page_size");
+  }
+  cache_.reset();  // the last connection: checkpoints the WAL into records.db
+  std::string bytes = Slurp(DbPath(ac_dir_));
+  ASSERT_GT(bytes.size(), static_cast<size_t>(2 * page_size));
+  for (int64_t i = page_size; i < page_size + 100; ++i) bytes[i] = '\xff';  // page 2
+  Spit(DbPath(ac_dir_), bytes);
+  Reopen();
+  const absl::StatusOr<ActionResult> first = cache_->Get(keys[0]);
+  EXPECT_TRUE(first.ok() || absl::IsDataLoss(first.status()) || absl::IsNotFound(first.status()))
+      << first.status();
+  const absl::StatusOr<ActionResult> second = cache_->Get(keys[0]);
+  EXPECT_FALSE(absl::IsDataLoss(second.status())) << "DATA_LOSS twice: " << second.status();
+  bool moved_aside = false;
+  for (const std::string& name : ListDir(ac_dir_)) {
+    moved_aside |= name.rfind("records.db.corrupt.", 0) == 0;
+  }
+  EXPECT_TRUE(moved_aside) << "the damaged database was not kept aside";
+  const ActionResult result = MakeResult("after");
+  EXPECT_OK(cache_->Put(Digest::Of("after"), result));
+  Reopen();
+  const absl::StatusOr<ActionResult> reopened = cache_->Get(keys[1]);
+  EXPECT_FALSE(absl::IsDataLoss(reopened.status())) << "after reopening: " << reopened.status();
+  EXPECT_OK(cache_->Put(Digest::Of("after"), result));
+}
+
 TEST(ActionCacheOpenTest, AnotherApplicationsDatabaseIsInvalidArgumentAndLeftAlone) {
   for (const char* sql : {"PRAGMA application_id=1; CREATE TABLE t(x); INSERT INTO t VALUES(1)",
                           "CREATE TABLE t(x)"}) {

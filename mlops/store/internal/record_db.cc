@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 
@@ -24,14 +25,6 @@ std::string KeyBlob(const Digest& key) {
   return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
 }
 
-// A damaged page shows only when it is read, long after Open: say what to do about it.
-absl::Status WithRemedy(absl::Status s, const std::string& path) {
-  if (!absl::IsDataLoss(s)) return s;
-  return absl::DataLossError(absl::StrCat(
-      s.message(), " (the action cache only saves work: delete ", path,
-      " and its -wal and -shm files, and the steps will run again)"));
-}
-
 }  // namespace
 
 struct RecordDb::Statements {
@@ -44,8 +37,8 @@ struct RecordDb::Statements {
   std::unique_ptr<sqlite::Statement> rollback;
 };
 
-RecordDb::RecordDb(std::string path, std::unique_ptr<sqlite::Db> db)
-    : path_(std::move(path)), db_(std::move(db)) {}
+RecordDb::RecordDb(std::string path, Durability durability)
+    : path_(std::move(path)), durability_(durability) {}
 
 RecordDb::~RecordDb() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -55,35 +48,73 @@ RecordDb::~RecordDb() {
 
 absl::StatusOr<std::unique_ptr<RecordDb>> RecordDb::Open(const std::string& path,
                                                          Durability durability) {
-  absl::StatusOr<std::unique_ptr<RecordDb>> db = OpenOnce(path, durability);
-  if (db.ok() || !(absl::IsDataLoss(db.status()) || absl::IsInvalidArgument(db.status()))) {
-    return db;
-  }
+  std::unique_ptr<RecordDb> records(new RecordDb(path, durability));
+  std::lock_guard<std::mutex> lock(records->mu_);
+  absl::Status s = records->Connect();
+  if (s.ok()) return records;
   // Not a database (INVALID_ARGUMENT from SQLITE_NOTADB), or a corrupt one: but another
   // application's database is INVALID_ARGUMENT too, and is not ours to move.
-  if (absl::StrContains(db.status().message(), "another application")) return db;
-  const std::string aside = absl::StrCat(path, ".corrupt.", UniqueName());
-  if (::rename(path.c_str(), aside.c_str()) != 0) {
-    return PosixError(errno, absl::StrCat("move aside the damaged action cache (",
-                                          db.status().message(), ")"),
-                      path);
+  if (!(absl::IsDataLoss(s) || absl::IsInvalidArgument(s)) ||
+      absl::StrContains(s.message(), "another application")) {
+    return s;
   }
-  for (const char* suffix : {"-wal", "-shm"}) {
-    ::rename(absl::StrCat(path, suffix).c_str(), absl::StrCat(aside, suffix).c_str());
-  }
-  return OpenOnce(path, durability);
-}
-
-absl::StatusOr<std::unique_ptr<RecordDb>> RecordDb::OpenOnce(const std::string& path,
-                                                             Durability durability) {
-  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
-      path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
-  if (!db.ok()) return db.status();
-  std::unique_ptr<RecordDb> records(new RecordDb(path, *std::move(db)));
-  std::lock_guard<std::mutex> lock(records->mu_);
-  absl::Status s = records->Init(durability);
+  absl::Status moved = records->MoveAside(s);
+  if (!moved.ok()) return moved;
+  s = records->Connect();
   if (!s.ok()) return s;
   return records;
+}
+
+absl::Status RecordDb::MoveAside(const absl::Status& why) {
+  stmts_.reset();
+  db_.reset();
+  const std::string aside = absl::StrCat(path_, ".corrupt.", UniqueName());
+  if (::rename(path_.c_str(), aside.c_str()) != 0 && errno != ENOENT) {
+    return PosixError(errno, absl::StrCat("move aside the damaged action cache (",
+                                          why.message(), ")"),
+                      path_);
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    ::rename(absl::StrCat(path_, suffix).c_str(), absl::StrCat(aside, suffix).c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RecordDb::Recover(absl::Status s) {
+  if (!absl::IsDataLoss(s)) return s;
+  // Move the file aside only if it is still the one we found damaged: another process may
+  // have found it first and put a new one in its place.
+  struct stat st;
+  const bool same = ::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_;
+  absl::Status recovered = same ? MoveAside(s) : absl::OkStatus();
+  stmts_.reset();
+  db_.reset();
+  if (recovered.ok()) recovered = Connect();
+  if (!recovered.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        s.message(), "; and the cache could not start anew (", recovered.message(),
+        "): delete ", path_, " and its -wal and -shm files, and the steps will run again"));
+  }
+  return absl::DataLossError(
+      absl::StrCat(s.message(), "; moved aside, and the action cache starts empty"));
+}
+
+absl::Status RecordDb::Connect() {
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
+      path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  db_ = *std::move(db);
+  absl::Status s = Init(durability_);
+  struct stat st;
+  if (s.ok() && ::stat(path_.c_str(), &st) != 0) s = PosixError(errno, "stat", path_);
+  if (!s.ok()) {
+    stmts_.reset();
+    db_.reset();
+    return s;
+  }
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  return absl::OkStatus();
 }
 
 absl::Status RecordDb::Init(Durability durability) {
@@ -159,20 +190,35 @@ absl::Status RecordDb::Init(Durability durability) {
   return absl::OkStatus();
 }
 
+absl::Status RecordDb::Reconnected() {
+  if (db_ != nullptr) return absl::OkStatus();
+  return Connect();  // an earlier recovery could not start anew: try again
+}
+
 absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite::Statement& q = *stmts_->get;
-  sqlite::ResetOnExit reset(q);
-  q.BindBlob(1, KeyBlob(key));
-  absl::StatusOr<bool> row = q.Step();
-  if (!row.ok()) return WithRemedy(row.status(), path_);
-  if (!*row) return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
-  return std::string(q.Blob(0));
+  if (absl::Status s = Reconnected(); !s.ok()) return s;
+  absl::StatusOr<std::string> record;
+  {
+    sqlite::Statement& q = *stmts_->get;
+    sqlite::ResetOnExit reset(q);
+    q.BindBlob(1, KeyBlob(key));
+    absl::StatusOr<bool> row = q.Step();
+    if (!row.ok()) {
+      record = row.status();
+    } else if (!*row) {
+      return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
+    } else {
+      return std::string(q.Blob(0));
+    }
+  }
+  return Recover(record.status());  // after the statement is reset
 }
 
 absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>& records) {
   if (records.empty()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status s = Reconnected(); !s.ok()) return s;
   const bool one = records.size() == 1;  // a single statement is its own transaction
   absl::Status s = one ? absl::OkStatus() : stmts_->begin->Run();
   if (!s.ok()) return s;
@@ -184,16 +230,14 @@ absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>
     if (s.ok()) s = stmts_->commit->Run();
     if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   }
-  return WithRemedy(s, path_);
+  return Recover(s);
 }
 
 absl::Status RecordDb::Delete(const Digest& key, const std::string* sealed) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (sealed == nullptr) {
-    return WithRemedy(stmts_->remove->BindBlob(1, KeyBlob(key)).Run(), path_);
-  }
-  return WithRemedy(stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run(),
-                    path_);
+  if (absl::Status s = Reconnected(); !s.ok()) return s;
+  if (sealed == nullptr) return Recover(stmts_->remove->BindBlob(1, KeyBlob(key)).Run());
+  return Recover(stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run());
 }
 
 }  // namespace store_internal

@@ -13,6 +13,8 @@
 #ifndef MLOPS_STORE_INTERNAL_RECORD_DB_H_
 #define MLOPS_STORE_INTERNAL_RECORD_DB_H_
 
+#include <sys/types.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,7 +43,9 @@ class RecordDb {
 
   // Opens (creating if needed) the database at `path`. A file there that is not a database,
   // or is corrupt, is moved aside (to `<path>.corrupt.<unique>`, with its -wal and -shm
-  // files) and a new, empty one created: it only ever held a cache. Errors:
+  // files) and a new, empty one created: it only ever held a cache. Damage found later (a
+  // method failing DATA_LOSS) is handled the same way: that call fails DATA_LOSS, and the
+  // next ones use a new, empty database. Errors:
   //   INVALID_ARGUMENT     another application's SQLite database is at `path` (left alone);
   //   FAILED_PRECONDITION  it was written by a newer schema;
   //   UNAVAILABLE          other processes kept it locked for longer than a minute;
@@ -65,16 +69,27 @@ class RecordDb {
 
  private:
   struct Statements;
-  RecordDb(std::string path, std::unique_ptr<sqlite::Db> db);
-  static absl::StatusOr<std::unique_ptr<RecordDb>> OpenOnce(const std::string& path,
-                                                            Durability durability);
-  absl::Status Init(Durability durability);
+  RecordDb(std::string path, Durability durability);
+  // Opens the connection, checks or creates the schema, prepares the statements.
+  absl::Status Connect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Init(Durability durability) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the connection and renames the files aside; `why` goes into the error.
+  absl::Status MoveAside(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For a DATA_LOSS `s`: moves the damaged file aside (unless another process already
+  // replaced it) and reconnects to a new one; returns DATA_LOSS saying what was done.
+  // Other statuses are returned as they are.
+  absl::Status Recover(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Connects if a failed recovery left no connection.
+  absl::Status Reconnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
+  const Durability durability_;
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
   std::mutex mu_;
   std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
+  dev_t dev_ ABSL_GUARDED_BY(mu_) = 0;  // the file connected to
+  ino_t ino_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace store_internal
