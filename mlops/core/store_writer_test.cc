@@ -381,10 +381,10 @@ TEST(StoreWriterTest, EnqueueWaitsWhileMaxPendingEntriesAreQueued) {
   EXPECT_FALSE(enqueue.done()) << "Enqueue returned with " << n << " entries already queued";
   EXPECT_EQ(writer.Pending(KeyOf(absl::StrCat(n))), nullptr);
 
-  store.Allow(1);  // the first entry's only value: its write ends, which makes room
+  // The writer took what was queued as one batch: room comes when that batch is written.
+  store.Release();
   enqueue.Join();
   EXPECT_TRUE(last.ok()) << last;
-  store.Release();
   ASSERT_TRUE(writer.Drain().ok());
   for (int i = 0; i <= n; ++i) {
     ExpectWritten(store, *cache, KeyOf(absl::StrCat(i)), *entries[static_cast<size_t>(i)]);
@@ -421,6 +421,30 @@ TEST(StoreWriterTest, EntryLargerThanTheBudgetIsWrittenByEnqueueItself) {
   EXPECT_TRUE(writer.Drain().ok());
   ExpectWritten(store, *cache, KeyOf("small"), *small);
   EXPECT_FALSE(HasRecord(*cache, KeyOf("big2")));
+}
+
+// An entry larger than the budget, for a key whose older entry is still being written,
+// waits for that one: written first, the older one would replace it.
+TEST(StoreWriterTest, EntryLargerThanTheBudgetIsWrittenAfterAnOlderOneForItsKey) {
+  FakeStore store;
+  std::unique_ptr<ActionCache> cache = ActionCache::InMemory(&store);
+  constexpr int64_t kBudget = 4000;
+  store.Hold("old");
+  StoreWriter writer(&store, cache.get(), kBudget);
+  ReleaseAtExit release(store);
+  const auto old_entry = MakeEntry({"old"}, 1);
+  ASSERT_TRUE(writer.Enqueue(KeyOf("k"), old_entry).ok());
+  ASSERT_TRUE(store.WaitForHeld(1));
+  const auto big = MakeEntry({std::string(kBudget, 'z')}, 2);
+  absl::Status status = absl::UnknownError("Enqueue did not return");
+  Background enqueue([&] { status = writer.Enqueue(KeyOf("k"), big); });
+  std::this_thread::sleep_for(kLetItRun);
+  EXPECT_FALSE(enqueue.done()) << "written while an older entry for its key was queued";
+  store.Release();
+  enqueue.Join();
+  EXPECT_TRUE(status.ok()) << status;
+  ASSERT_TRUE(writer.Drain().ok());
+  ExpectWritten(store, *cache, KeyOf("k"), *big);
 }
 
 TEST(StoreWriterTest, DestructorWritesEverythingQueued) {

@@ -480,6 +480,8 @@ absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, c
     }
   } else {
     entry->result = result;
+    // Written here: after any older result for the key still queued, not before it.
+    if (!behind && writer_ != nullptr) writer_->WaitForKey(key);
     absl::Status s = behind ? writer_->Enqueue(key, entry) : action_cache_->Put(key, result);
     if (!s.ok()) return fail(s);
     if (stored != nullptr) *stored = entry;

@@ -184,7 +184,9 @@ class Workspace {
 
   // Waits for results still being written behind, flushes lineage and saves the stat
   // cache. Returns the first error of any of these: a failed write-behind is reported by
-  // the next Flush (its call had already returned its outputs; they were not cached).
+  // the next Flush (its call had already returned its outputs; they are not on disk, so
+  // other workspaces and later runs compute them again, though this one may still answer
+  // from memory).
   absl::Status Flush();
 
   int64_t run_id() const { return run_id_; }

@@ -212,6 +212,43 @@ TEST_F(WorkspaceWriteBehindTest, ResultLargerThanTheBudgetIsOnDiskWhenTheCallRet
   EXPECT_EQ(runs_, 51);
 }
 
+// The size of what kSized returns (not part of its key: tests change it to make a step
+// return something new for the same inputs).
+int64_t g_size = 0;
+const auto kSized = MakeStep("write_behind.sized", 1, [](int n) { return Text(n, g_size); });
+
+// Regression: a forced recompute whose result is larger than the budget was written at once,
+// before an older result for the same key that was still queued; the writer then wrote the
+// older one over it, and the workspace (and, after Flush, every later one) returned the old
+// value.
+TEST_F(WorkspaceWriteBehindTest, ForcedResultLargerThanTheBudgetIsNotReplacedByAnOlderOne) {
+  const std::string dir = test::FreshDir();
+  WorkspaceOptions options;
+  options.memory_cache_bytes = 0;  // every hit from the queue or the disk
+  options.write_behind_bytes = 4096;
+  auto ws = Open(dir, options);
+  ASSERT_NE(ws, nullptr);
+  g_size = 10;
+  ASSERT_TRUE(ws->Call(kSized, 1).ok());  // queued
+  g_size = 10000;
+  CallOptions force;
+  force.mode = CacheMode::kForce;
+  absl::StatusOr<Stored<std::string>> forced = ws->Call(force, kSized, 1);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ((*forced)->size(), 10000u);
+  absl::StatusOr<Stored<std::string>> again = ws->Call(kSized, 1);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->cached());
+  EXPECT_EQ((*again)->size(), 10000u) << "the older, queued result replaced the forced one";
+  ASSERT_TRUE(ws->Flush().ok());
+  auto other = Open(dir, options);
+  ASSERT_NE(other, nullptr);
+  absl::StatusOr<Stored<std::string>> later = other->Call(kSized, 1);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_TRUE(later->cached());
+  EXPECT_EQ((*later)->size(), 10000u) << "on disk, the older result replaced the forced one";
+}
+
 // Makes creating temporary files in the content store fail (ENOTDIR: works as root too),
 // and undoes it.
 void BreakStoreTmp(const std::string& dir) {

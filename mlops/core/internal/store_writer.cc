@@ -52,7 +52,10 @@ StoreWriter::~StoreWriter() {
 
 absl::Status StoreWriter::Enqueue(const Digest& key, std::shared_ptr<const CachedResult> entry) {
   const int64_t cost = CostOf(*entry);
-  if (cost > max_pending_bytes_) return WriteResult(*store_, *cache_, key, *entry);
+  if (cost > max_pending_bytes_) {
+    WaitForKey(key);  // an older result for the key must not be written over this one
+    return WriteResult(*store_, *cache_, key, *entry);
+  }
   bool wake = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -77,6 +80,18 @@ absl::Status StoreWriter::Enqueue(const Digest& key, std::shared_ptr<const Cache
   }
   if (wake) work_cv_.notify_one();
   return absl::OkStatus();
+}
+
+void StoreWriter::WaitForKey(const Digest& key) {
+  std::unique_lock<std::mutex> lock(mu_);
+  // pending_ holds the newest entry of each key until it is written, and entries are
+  // written in order: none left for the key means every older one is written too.
+  const auto none = [&] { return pending_.find(key) == pending_.end(); };
+  if (none()) return;
+  ++hurry_;
+  work_cv_.notify_one();
+  written_cv_.wait(lock, none);
+  --hurry_;
 }
 
 std::shared_ptr<const CachedResult> StoreWriter::Pending(const Digest& key) const {

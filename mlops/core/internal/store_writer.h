@@ -64,10 +64,15 @@ class StoreWriter {
   StoreWriter(const StoreWriter&) = delete;
   StoreWriter& operator=(const StoreWriter&) = delete;
 
-  // Queues `entry` for `key`, waiting while the queue is full (by bytes or entries). An entry larger
-  // than the whole bound is written at once, on the calling thread, and that write's error
-  // (if any) returned; otherwise OK (errors of queued writes come from Drain()).
+  // Queues `entry` for `key`, waiting while the queue is full (by bytes or entries). An
+  // entry larger than the whole bound is written at once, on the calling thread (after any
+  // older entry for the key), and that write's error (if any) returned; otherwise OK
+  // (errors of queued writes come from Drain()).
   absl::Status Enqueue(const Digest& key, std::shared_ptr<const CachedResult> entry);
+
+  // Waits until nothing queued for `key` is left to write, so that a record for it written
+  // now (by the caller) is not replaced by an older one written later.
+  void WaitForKey(const Digest& key);
 
   // The newest entry queued for `key` and not yet written, or null.
   std::shared_ptr<const CachedResult> Pending(const Digest& key) const;
