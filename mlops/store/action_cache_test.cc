@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -668,6 +670,45 @@ TEST_F(OnDiskActionCacheTest, RecordCopiedToAnotherKeyIsDataLossOnceThenNotFound
   ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(key));
   EXPECT_THAT(got, EqualsProto(result));
   EXPECT_EQ(RowsFor(key), 1);
+}
+
+// Lookups from many threads at once (each on a reader connection of its own) while another
+// thread stores records: every lookup sees a record whole, or none.
+TEST_F(OnDiskActionCacheTest, ConcurrentLookupsWhileRecordsAreStored) {
+  constexpr int kKeys = 200;
+  std::vector<ActionResult> results;
+  for (int i = 0; i < kKeys; ++i) results.push_back(MakeResult(absl::StrCat("c", i)));
+  for (int i = 0; i < kKeys; i += 2) ASSERT_OK(cache_->Put(Digest::Of(absl::StrCat(i)), results[i]));
+  std::atomic<int> wrong{0};
+  std::atomic<int> found{0};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int i = 1; i < kKeys; i += 2) {
+      if (!cache_->Put(Digest::Of(absl::StrCat(i)), results[i]).ok()) wrong.fetch_add(1);
+    }
+  });
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        for (int i = t; i < kKeys; ++i) {
+          absl::StatusOr<ActionResult> got = cache_->Get(Digest::Of(absl::StrCat(i)));
+          if (got.ok()) {
+            found.fetch_add(1);
+            if (got->SerializeAsString() != results[i].SerializeAsString()) wrong.fetch_add(1);
+          } else if (!absl::IsNotFound(got.status()) || i % 2 == 0) {
+            wrong.fetch_add(1);  // a stored record must always be found
+          }
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(found.load(), 0);
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_OK_AND_ASSIGN(const ActionResult got, cache_->Get(Digest::Of(absl::StrCat(i))));
+    EXPECT_THAT(got, EqualsProto(results[i]));
+  }
 }
 
 TEST_F(OnDiskActionCacheTest, RecordsSurviveReopening) {

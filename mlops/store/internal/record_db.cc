@@ -28,7 +28,6 @@ std::string KeyBlob(const Digest& key) {
 }  // namespace
 
 struct RecordDb::Statements {
-  std::unique_ptr<sqlite::Statement> get;
   std::unique_ptr<sqlite::Statement> put;
   std::unique_ptr<sqlite::Statement> remove;
   std::unique_ptr<sqlite::Statement> remove_if;
@@ -41,6 +40,10 @@ RecordDb::RecordDb(std::string path, Durability durability)
     : path_(std::move(path)), durability_(durability) {}
 
 RecordDb::~RecordDb() {
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    readers_.clear();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   stmts_.reset();  // before the connection they belong to
   db_.reset();
@@ -82,6 +85,12 @@ absl::Status RecordDb::MoveAside(const absl::Status& why) {
 
 absl::Status RecordDb::Recover(absl::Status s) {
   if (!absl::IsDataLoss(s)) return s;
+  // Readers connected to the damaged file are not used again.
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    readers_.clear();
+  }
   // Move the file aside only if it is still the one we found damaged: another process may
   // have found it first and put a new one in its place.
   struct stat st;
@@ -174,7 +183,6 @@ absl::Status RecordDb::Init(Durability durability) {
     std::unique_ptr<sqlite::Statement>* slot;
     const char* sql;
   } prepared[] = {
-      {&stmts_->get, "SELECT record FROM records WHERE key = ?1"},
       {&stmts_->put, "INSERT OR REPLACE INTO records(key, record) VALUES(?1, ?2)"},
       {&stmts_->remove, "DELETE FROM records WHERE key = ?1"},
       {&stmts_->remove_if, "DELETE FROM records WHERE key = ?1 AND record = ?2"},
@@ -195,24 +203,76 @@ absl::Status RecordDb::Reconnected() {
   return Connect();  // an earlier recovery could not start anew: try again
 }
 
-absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = Reconnected(); !s.ok()) return s;
-  absl::StatusOr<std::string> record;
+// A connection of its own for one lookup at a time (WAL lets readers run side by side).
+struct RecordDb::Reader {
+  std::unique_ptr<sqlite::Db> db;
+  std::unique_ptr<sqlite::Statement> get;  // after db: destroyed first
+  uint64_t generation = 0;
+};
+
+absl::StatusOr<std::unique_ptr<RecordDb::Reader>> RecordDb::TakeReader() {
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
   {
-    sqlite::Statement& q = *stmts_->get;
-    sqlite::ResetOnExit reset(q);
-    q.BindBlob(1, KeyBlob(key));
-    absl::StatusOr<bool> row = q.Step();
-    if (!row.ok()) {
-      record = row.status();
-    } else if (!*row) {
-      return absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
-    } else {
-      return std::string(q.Blob(0));
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    while (!readers_.empty()) {
+      std::unique_ptr<Reader> r = std::move(readers_.back());
+      readers_.pop_back();
+      if (r->generation == generation) return r;
     }
   }
-  return Recover(record.status());  // after the statement is reset
+  auto r = std::make_unique<Reader>();
+  r->generation = generation;
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db =
+      sqlite::Db::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  r->db = *std::move(db);
+  sqlite3_busy_timeout(r->db->get(),
+                       static_cast<int>(absl::ToInt64Milliseconds(kBusyTimeout)));
+  // Pages through a memory mapping: a lookup then copies no page with a system call (what
+  // the WAL holds is still read from it).
+  absl::Status mapped = r->db->Exec("PRAGMA mmap_size=1073741824");
+  if (!mapped.ok()) return mapped;
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> get =
+      r->db->Prepare("SELECT record FROM records WHERE key = ?1");
+  if (!get.ok()) return get.status();
+  r->get = *std::move(get);
+  return r;
+}
+
+void RecordDb::ReturnReader(std::unique_ptr<Reader> reader) {
+  if (reader->generation != generation_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(reader));
+}
+
+absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
+  absl::StatusOr<std::unique_ptr<Reader>> reader = TakeReader();
+  absl::Status failed;
+  if (reader.ok()) {
+    sqlite::Statement& q = *(*reader)->get;
+    absl::StatusOr<std::string> record;
+    {
+      sqlite::ResetOnExit reset(q);
+      q.BindBlob(1, KeyBlob(key));
+      absl::StatusOr<bool> row = q.Step();
+      if (!row.ok()) {
+        record = row.status();
+      } else if (!*row) {
+        record = absl::NotFoundError(absl::StrCat("no action result for ", key.ToHex()));
+      } else {
+        record = std::string(q.Blob(0));
+      }
+    }
+    if (record.ok() || absl::IsNotFound(record.status())) {
+      ReturnReader(*std::move(reader));
+      return record;
+    }
+    failed = record.status();
+  } else {
+    failed = reader.status();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return Recover(failed);
 }
 
 absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>& records) {

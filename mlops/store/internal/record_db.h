@@ -8,13 +8,14 @@
 // record is replaced whole or not at all, by any number of processes, and a crash (of the
 // process, or with durability above kNone of the machine) never leaves a torn one.
 //
-// Thread safety: safe for concurrent use by many threads (one connection, serialized) and
-// many processes.
+// Thread safety: safe for concurrent use by many threads (writes share one connection, in
+// turn; lookups each take a connection of their own) and many processes.
 #ifndef MLOPS_STORE_INTERNAL_RECORD_DB_H_
 #define MLOPS_STORE_INTERNAL_RECORD_DB_H_
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,7 +70,14 @@ class RecordDb {
 
  private:
   struct Statements;
+  struct Reader;
+  // At most this many reader connections are kept between lookups.
+  static constexpr size_t kMaxIdleReaders = 16;
+
   RecordDb(std::string path, Durability durability);
+  // A reader connection not in use by another thread (opened if none is idle), and back.
+  absl::StatusOr<std::unique_ptr<Reader>> TakeReader();
+  void ReturnReader(std::unique_ptr<Reader> reader);
   // Opens the connection, checks or creates the schema, prepares the statements.
   absl::Status Connect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Init(Durability durability) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -90,6 +98,13 @@ class RecordDb {
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
   dev_t dev_ ABSL_GUARDED_BY(mu_) = 0;  // the file connected to
   ino_t ino_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Lookups use connections of their own, so that threads look up at once (a WAL database
+  // has any number of readers beside its one writer). A recovery from damage bumps the
+  // generation: readers of an older one are dropped, not reused.
+  std::atomic<uint64_t> generation_{0};
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<Reader>> readers_ ABSL_GUARDED_BY(readers_mu_);
 };
 
 }  // namespace store_internal
