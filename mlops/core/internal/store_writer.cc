@@ -123,7 +123,7 @@ void StoreWriter::Loop() {
     // Write the items queued so far: each one's values, then all their records in one
     // transaction. They stay at the front (and in pending_) until then; only this thread
     // removes items, and push_back keeps references to the others valid.
-    const size_t n = std::min(queue_.size(), static_cast<size_t>(kMaxPendingEntries));
+    const size_t n = std::min(queue_.size(), static_cast<size_t>(kMaxBatch));
     std::vector<const Item*> batch;
     for (size_t i = 0; i < n; ++i) batch.push_back(&queue_[i]);
     lock.unlock();

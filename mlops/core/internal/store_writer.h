@@ -54,6 +54,9 @@ class StoreWriter {
   // of kBatchSize to gather before writing, so that steps that miss often wake it once
   // per batch, not once per result.
   static constexpr int kBatchSize = 64;
+  // The writer writes at most this many results per batch (values, then one commit of their
+  // records), a fraction of kMaxPendingEntries: callers queue more while it writes.
+  static constexpr int kMaxBatch = 128;
   static constexpr std::chrono::milliseconds kBatchDelay{2};
 
   // REQUIRES: `store` and `cache` outlive the writer. `max_pending_bytes` bounds the values
