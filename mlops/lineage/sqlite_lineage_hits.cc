@@ -94,6 +94,19 @@ absl::Status Corrupt(const std::string& path, absl::string_view what) {
   return absl::DataLossError(absl::StrCat("corrupt lineage database ", path, ": ", what));
 }
 
+// The representative `rep_id` of compact hit `hit_id`, parsed from `blob` (its proto column
+// in the row that joined it); DATA_LOSS if it is missing (`present` false) or does not parse.
+absl::StatusOr<Execution> ParseRepresentative(const std::string& path, int64_t hit_id,
+                                              int64_t rep_id, bool present,
+                                              absl::string_view blob) {
+  Execution rep;
+  if (!present || !rep.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+    return Corrupt(path, absl::StrCat("cache hit ", hit_id, " names representative ", rep_id,
+                                      ", which is missing or does not parse"));
+  }
+  return rep;
+}
+
 }  // namespace
 
 absl::Status SqliteLineageStore::WriteCompactHit(Execution& e, const std::string& result_key,
@@ -141,13 +154,10 @@ absl::StatusOr<Execution> SqliteLineageStore::LoadCompactHit(int64_t id) {
   absl::StatusOr<bool> row = q.Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::NotFoundError(absl::StrCat("no execution with id ", id, " in ", path_));
-  const absl::string_view blob = q.Blob(4);
-  Execution rep;
-  if (q.Int(5) == 0 || !rep.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
-    return Corrupt(path_, absl::StrCat("cache hit ", id, " names representative ", q.Int(1),
-                                       ", which is missing or does not parse"));
-  }
-  return Rebuild(std::move(rep), id, q.Int(0), q.Int(2), q.Int(3));
+  absl::StatusOr<Execution> rep =
+      ParseRepresentative(path_, id, q.Int(1), q.Int(5) != 0, q.Blob(4));
+  if (!rep.ok()) return rep.status();
+  return Rebuild(*std::move(rep), id, q.Int(0), q.Int(2), q.Int(3));
 }
 
 absl::StatusOr<bool> SqliteLineageStore::IsCompactHit(int64_t id) {
@@ -198,13 +208,10 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHits(sqlite::S
     const int64_t rep_id = q.Int(4);
     auto it = reps.find(rep_id);
     if (it == reps.end()) {
-      const absl::string_view blob = q.Blob(5);
-      Execution rep;
-      if (q.Int(6) == 0 || !rep.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
-        return Corrupt(path_, absl::StrCat("cache hit ", q.Int(0), " names representative ",
-                                           rep_id, ", which is missing or does not parse"));
-      }
-      it = reps.emplace(rep_id, std::move(rep)).first;
+      absl::StatusOr<Execution> rep =
+          ParseRepresentative(path_, q.Int(0), rep_id, q.Int(6) != 0, q.Blob(5));
+      if (!rep.ok()) return rep.status();
+      it = reps.emplace(rep_id, *std::move(rep)).first;
     }
     out.push_back(Rebuild(it->second, q.Int(0), q.Int(1), q.Int(2), q.Int(3)));
   }
