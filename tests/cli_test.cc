@@ -410,6 +410,9 @@ TEST_F(CliTest, DiffOfIdenticalRunsAndOfANewHyperparameter) {
   EXPECT_THAT(text.out, HasSubstr("train param epochs: 300 -> 50"));
 }
 
+// Every file and directory under `root` (defined below).
+std::map<std::string, std::string> Listing(const std::string& root, const std::string& rel = "");
+
 TEST_F(CliTest, GcFreesWhatItSaysAndKeepsPins) {
   const std::string ws = test::MakeTempDir("cli_gc") + "/ws";
   RunQuickstart(ws);
@@ -446,6 +449,15 @@ TEST_F(CliTest, GcFreesWhatItSaysAndKeepsPins) {
         static_cast<int64_t>(Field(out, "size").number_value());
   }
   const std::string model = output_of["train"], loaded = output_of["load"];
+  // pin, unpin and gc write the pin list and the store, never lineage (not even WAL files).
+  const auto lineage_files = [&] {
+    std::map<std::string, std::string> files;
+    for (const auto& [path, what] : Listing(ws)) {
+      if (absl::StartsWith(path, "lineage.db")) files[path] = what;
+    }
+    return files;
+  };
+  const std::map<std::string, std::string> lineage_before = lineage_files();
   Result r = MlopsIn(ws, {"pin", model.substr(0, 10), loaded});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string pins_file = test::Slurp(ws + "/pins");
@@ -489,6 +501,7 @@ TEST_F(CliTest, GcFreesWhatItSaysAndKeepsPins) {
   EXPECT_EQ(test::Slurp(ws + "/pins"), loaded + "\n");
   json({"gc", "--max-size", "0", "--json"});
   EXPECT_EQ(total_bytes(), size_of["load"]);
+  EXPECT_EQ(lineage_files(), lineage_before);
 
   // After gc, the quickstart recomputes what was evicted and succeeds.
   RunQuickstart(ws);
@@ -603,7 +616,7 @@ TEST_F(CliTest, AMissingWorkspaceIsAnErrorAndIsNotCreated) {
 }
 
 // Every file and directory under `root` (relative path → type, size, mtime in ns, mode).
-std::map<std::string, std::string> Listing(const std::string& root, const std::string& rel = "") {
+std::map<std::string, std::string> Listing(const std::string& root, const std::string& rel) {
   std::map<std::string, std::string> out;
   const std::string dir = rel.empty() ? root : root + "/" + rel;
   DIR* d = opendir(dir.c_str());

@@ -86,7 +86,9 @@ absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::stri
   }
   SqliteLineageOptions options;
   options.max_batch_delay = absl::ZeroDuration();  // no flusher thread: nothing is recorded
-  options.read_only = access == Access::kRead;
+  // No command writes lineage (gc, pin and unpin write the store or the pin list): read it
+  // only, so that not even they upgrade its schema or leave WAL files behind.
+  options.read_only = true;
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
       SqliteLineageStore::Open(db, options);
   if (!lineage.ok()) return lineage.status();

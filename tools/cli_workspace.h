@@ -52,8 +52,9 @@ class CliWorkspace {
   // the pin list (gc, pin, unpin).
   enum class Access { kRead, kWrite };
 
-  // Opens the workspace in `dir`. NOT_FOUND naming the path if `dir` does not exist or has
-  // no lineage.db (nothing is created); errors of SqliteLineageStore::Open otherwise.
+  // Opens the workspace in `dir`, its lineage read-only whatever `access` (no command writes
+  // lineage). NOT_FOUND naming the path if `dir` does not exist or has no lineage.db
+  // (nothing is created); errors of SqliteLineageStore::Open otherwise.
   static absl::StatusOr<std::unique_ptr<CliWorkspace>> Open(const std::string& dir,
                                                             Access access);
 
