@@ -323,7 +323,8 @@ std::string KeyBlob(const Digest& key) {
 // a failed integrity check, and a key that is not 16 bytes.
 std::vector<Digest> ListActionKeys(const std::string& ac_dir, std::vector<std::string>* problems) {
   for (const std::string& name : ListNames(ac_dir)) {
-    if (name != "records.db" && name != "records.db-wal" && name != "records.db-shm") {
+    if (name != "records.db" && name != "records.db-wal" && name != "records.db-shm" &&
+        name != "records.db.lock") {
       problems->push_back(absl::StrCat("unexpected file in the action cache: ", name));
     }
   }

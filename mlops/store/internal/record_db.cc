@@ -1,8 +1,11 @@
 #include "mlops/store/internal/record_db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 
@@ -18,6 +21,40 @@ namespace {
 
 constexpr int64_t kApplicationId = 0x6D6C6163;  // "mlac"
 constexpr absl::Duration kBusyTimeout = absl::Seconds(60);
+
+// A file's identity, to tell whether a path still names the file a connection has open.
+absl::StatusOr<RecordDb::FileId> IdOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return PosixError(errno, "stat", path);
+  return RecordDb::FileId{st.st_dev, st.st_ino};
+}
+
+// Damage SQLite reports in a file we have already checked is our database.
+bool IsDamage(const absl::Status& s) {
+  return absl::IsDataLoss(s) ||
+         (absl::IsInvalidArgument(s) && absl::StrContains(s.message(), "not an SQLite database"));
+}
+
+// flock on `<db>.lock` for its lifetime: shared while connecting, exclusive while a damaged
+// database is moved aside and replaced, so no process connects to a half-moved one.
+class RecoveryLock {
+ public:
+  RecoveryLock(const std::string& db_path, int mode)
+      : fd_(::open((db_path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ >= 0) {
+      while (::flock(fd_, mode) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  ~RecoveryLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RecoveryLock(const RecoveryLock&) = delete;
+  RecoveryLock& operator=(const RecoveryLock&) = delete;
+
+ private:
+  const int fd_;  // -1: no lock file (an unwritable directory): go on without
+};
 
 std::string KeyBlob(const Digest& key) {
   unsigned char bytes[Digest::kBytes];
@@ -61,47 +98,40 @@ absl::StatusOr<std::unique_ptr<RecordDb>> RecordDb::Open(const std::string& path
       absl::StrContains(s.message(), "another application")) {
     return s;
   }
-  absl::Status moved = records->MoveAside(s);
-  if (!moved.ok()) return moved;
-  s = records->Connect();
+  s = records->Replace(s, records->failed_id_);
   if (!s.ok()) return s;
   return records;
 }
 
-absl::Status RecordDb::MoveAside(const absl::Status& why) {
+absl::Status RecordDb::Replace(const absl::Status& why, const FileId& damaged) {
   stmts_.reset();
   db_.reset();
-  const std::string aside = absl::StrCat(path_, ".corrupt.", UniqueName());
-  if (::rename(path_.c_str(), aside.c_str()) != 0 && errno != ENOENT) {
-    return PosixError(errno, absl::StrCat("move aside the damaged action cache (",
-                                          why.message(), ")"),
-                      path_);
+  {
+    RecoveryLock exclusive(path_, LOCK_EX);
+    // Only if the path still names the damaged file: another process may have replaced it.
+    absl::StatusOr<FileId> now = IdOf(path_);
+    if (now.ok() && *now == damaged) {
+      const std::string aside = absl::StrCat(path_, ".corrupt.", UniqueName());
+      if (::rename(path_.c_str(), aside.c_str()) != 0) {
+        return PosixError(errno, absl::StrCat("move aside the damaged action cache (",
+                                              why.message(), ")"),
+                          path_);
+      }
+      // Its WAL too: replayed into a new database, it would bring the old pages back.
+      for (const char* suffix : {"-wal", "-shm"}) {
+        ::rename(absl::StrCat(path_, suffix).c_str(), absl::StrCat(aside, suffix).c_str());
+      }
+    }
   }
-  for (const char* suffix : {"-wal", "-shm"}) {
-    ::rename(absl::StrCat(path_, suffix).c_str(), absl::StrCat(aside, suffix).c_str());
-  }
-  return absl::OkStatus();
+  return Connect();
 }
 
-absl::Status RecordDb::Recover(absl::Status s) {
-  if (!absl::IsDataLoss(s)) return s;
-  // Readers connected to the damaged file are not used again.
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-  {
-    std::lock_guard<std::mutex> lock(readers_mu_);
-    readers_.clear();
-  }
-  // Move the file aside only if it is still the one we found damaged: another process may
-  // have found it first and put a new one in its place.
-  struct stat st;
-  const bool same = ::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_;
-  absl::Status recovered = same ? MoveAside(s) : absl::OkStatus();
-  stmts_.reset();
-  db_.reset();
-  if (recovered.ok()) recovered = Connect();
-  if (!recovered.ok()) {
+absl::Status RecordDb::Recover(absl::Status s, const FileId& where) {
+  if (!IsDamage(s)) return s;
+  absl::Status replaced = Replace(s, where);
+  if (!replaced.ok()) {
     return absl::DataLossError(absl::StrCat(
-        s.message(), "; and the cache could not start anew (", recovered.message(),
+        s.message(), "; and the cache could not start anew (", replaced.message(),
         "): delete ", path_, " and its -wal and -shm files, and the steps will run again"));
   }
   return absl::DataLossError(
@@ -109,21 +139,30 @@ absl::Status RecordDb::Recover(absl::Status s) {
 }
 
 absl::Status RecordDb::Connect() {
+  stmts_.reset();
+  db_.reset();
+  RecoveryLock shared(path_, LOCK_SH);
   absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
       path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
+  absl::StatusOr<FileId> id = IdOf(path_);  // under the lock, the file just opened
+  if (!id.ok()) return id.status();
+  failed_id_ = *id;
   db_ = *std::move(db);
   absl::Status s = Init(durability_);
-  struct stat st;
-  if (s.ok() && ::stat(path_.c_str(), &st) != 0) s = PosixError(errno, "stat", path_);
   if (!s.ok()) {
     stmts_.reset();
     db_.reset();
     return s;
   }
-  dev_ = st.st_dev;
-  ino_ = st.st_ino;
+  id_ = *id;
   return absl::OkStatus();
+}
+
+absl::Status RecordDb::ConnectedToPath() {
+  absl::StatusOr<FileId> now = IdOf(path_);
+  if (db_ != nullptr && now.ok() && *now == id_) return absl::OkStatus();
+  return Connect();  // the file was replaced (by another process), or a recovery failed
 }
 
 absl::Status RecordDb::Init(Durability durability) {
@@ -198,40 +237,37 @@ absl::Status RecordDb::Init(Durability durability) {
   return absl::OkStatus();
 }
 
-absl::Status RecordDb::Reconnected() {
-  if (db_ != nullptr) return absl::OkStatus();
-  return Connect();  // an earlier recovery could not start anew: try again
-}
-
 // A connection of its own for one lookup at a time (WAL lets readers run side by side).
 struct RecordDb::Reader {
   std::unique_ptr<sqlite::Db> db;
   std::unique_ptr<sqlite::Statement> get;  // after db: destroyed first
-  uint64_t generation = 0;
+  FileId id;                                // the file it reads
 };
 
 absl::StatusOr<std::unique_ptr<RecordDb::Reader>> RecordDb::TakeReader() {
-  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  // Readers of a file the path no longer names (moved aside by a recovery, here or in
+  // another process) are dropped.
+  absl::StatusOr<FileId> now = IdOf(path_);
+  if (!now.ok()) return now.status();
   {
     std::lock_guard<std::mutex> lock(readers_mu_);
     while (!readers_.empty()) {
       std::unique_ptr<Reader> r = std::move(readers_.back());
       readers_.pop_back();
-      if (r->generation == generation) return r;
+      if (r->id == *now) return r;
     }
   }
   auto r = std::make_unique<Reader>();
-  r->generation = generation;
+  RecoveryLock shared(path_, LOCK_SH);
   absl::StatusOr<std::unique_ptr<sqlite::Db>> db =
       sqlite::Db::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
   r->db = *std::move(db);
+  absl::StatusOr<FileId> id = IdOf(path_);
+  if (!id.ok()) return id.status();
+  r->id = *id;
   sqlite3_busy_timeout(r->db->get(),
                        static_cast<int>(absl::ToInt64Milliseconds(kBusyTimeout)));
-  // Pages through a memory mapping: a lookup then copies no page with a system call (what
-  // the WAL holds is still read from it).
-  absl::Status mapped = r->db->Exec("PRAGMA mmap_size=1073741824");
-  if (!mapped.ok()) return mapped;
   absl::StatusOr<std::unique_ptr<sqlite::Statement>> get =
       r->db->Prepare("SELECT record FROM records WHERE key = ?1");
   if (!get.ok()) return get.status();
@@ -240,7 +276,6 @@ absl::StatusOr<std::unique_ptr<RecordDb::Reader>> RecordDb::TakeReader() {
 }
 
 void RecordDb::ReturnReader(std::unique_ptr<Reader> reader) {
-  if (reader->generation != generation_.load(std::memory_order_acquire)) return;
   std::lock_guard<std::mutex> lock(readers_mu_);
   if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(reader));
 }
@@ -248,7 +283,9 @@ void RecordDb::ReturnReader(std::unique_ptr<Reader> reader) {
 absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
   absl::StatusOr<std::unique_ptr<Reader>> reader = TakeReader();
   absl::Status failed;
+  FileId where;
   if (reader.ok()) {
+    where = (*reader)->id;
     sqlite::Statement& q = *(*reader)->get;
     absl::StatusOr<std::string> record;
     {
@@ -270,15 +307,19 @@ absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
     failed = record.status();
   } else {
     failed = reader.status();
+    if (!IsDamage(failed)) return failed;
+    absl::StatusOr<FileId> now = IdOf(path_);
+    if (!now.ok()) return failed;
+    where = *now;  // a reader could not even open it: the file at the path is damaged
   }
   std::lock_guard<std::mutex> lock(mu_);
-  return Recover(failed);
+  return Recover(failed, where);
 }
 
 absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>& records) {
   if (records.empty()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = Reconnected(); !s.ok()) return s;
+  if (absl::Status s = ConnectedToPath(); !s.ok()) return s;
   const bool one = records.size() == 1;  // a single statement is its own transaction
   absl::Status s = one ? absl::OkStatus() : stmts_->begin->Run();
   if (!s.ok()) return s;
@@ -290,14 +331,14 @@ absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>
     if (s.ok()) s = stmts_->commit->Run();
     if (!s.ok()) stmts_->rollback->Run().IgnoreError();
   }
-  return Recover(s);
+  return Recover(s, id_);
 }
 
 absl::Status RecordDb::Delete(const Digest& key, const std::string* sealed) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = Reconnected(); !s.ok()) return s;
-  if (sealed == nullptr) return Recover(stmts_->remove->BindBlob(1, KeyBlob(key)).Run());
-  return Recover(stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run());
+  if (absl::Status s = ConnectedToPath(); !s.ok()) return s;
+  if (sealed == nullptr) return Recover(stmts_->remove->BindBlob(1, KeyBlob(key)).Run(), id_);
+  return Recover(stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run(), id_);
 }
 
 }  // namespace store_internal

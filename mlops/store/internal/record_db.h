@@ -15,7 +15,6 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,7 +45,10 @@ class RecordDb {
   // or is corrupt, is moved aside (to `<path>.corrupt.<unique>`, with its -wal and -shm
   // files) and a new, empty one created: it only ever held a cache. Damage found later (a
   // method failing DATA_LOSS) is handled the same way: that call fails DATA_LOSS, and the
-  // next ones use a new, empty database. Errors:
+  // next ones use a new, empty database. Processes coordinate through `<path>.lock`: one
+  // moves a damaged file aside, and the others' connections follow the path to the new
+  // one (every write and every lookup first checks that the path names their file).
+  // Errors:
   //   INVALID_ARGUMENT     another application's SQLite database is at `path` (left alone);
   //   FAILED_PRECONDITION  it was written by a newer schema;
   //   UNAVAILABLE          other processes kept it locked for longer than a minute;
@@ -68,6 +70,13 @@ class RecordDb {
 
   const std::string& path() const { return path_; }
 
+  // A file's identity (device and inode).
+  struct FileId {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool operator==(const FileId& o) const { return dev == o.dev && ino == o.ino; }
+  };
+
  private:
   struct Statements;
   struct Reader;
@@ -78,17 +87,21 @@ class RecordDb {
   // A reader connection not in use by another thread (opened if none is idle), and back.
   absl::StatusOr<std::unique_ptr<Reader>> TakeReader();
   void ReturnReader(std::unique_ptr<Reader> reader);
-  // Opens the connection, checks or creates the schema, prepares the statements.
+  // Opens the writer connection to the file at the path (under a shared `<path>.lock`),
+  // checks or creates the schema, prepares the statements.
   absl::Status Connect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Init(Durability durability) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Closes the connection and renames the files aside; `why` goes into the error.
-  absl::Status MoveAside(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // For a DATA_LOSS `s`: moves the damaged file aside (unless another process already
-  // replaced it) and reconnects to a new one; returns DATA_LOSS saying what was done.
-  // Other statuses are returned as they are.
-  absl::Status Recover(absl::Status s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Connects if a failed recovery left no connection.
-  absl::Status Reconnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reconnects the writer if the path no longer names its file (another process replaced
+  // a damaged one) or a recovery left it unconnected.
+  absl::Status ConnectedToPath() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Under an exclusive `<path>.lock`: if the path still names `damaged`, renames it (with
+  // its -wal and -shm) aside; then connects to a new database. `why` goes into errors.
+  absl::Status Replace(const absl::Status& why, const FileId& damaged)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For damage `s` met in file `where` (DATA_LOSS, or "not a database" in a file that was
+  // one): Replace, and DATA_LOSS saying what was done. Other statuses are returned as they
+  // are.
+  absl::Status Recover(absl::Status s, const FileId& where) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
   const Durability durability_;
@@ -96,13 +109,12 @@ class RecordDb {
   std::mutex mu_;
   std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
-  dev_t dev_ ABSL_GUARDED_BY(mu_) = 0;  // the file connected to
-  ino_t ino_ ABSL_GUARDED_BY(mu_) = 0;
+  FileId id_ ABSL_GUARDED_BY(mu_);         // the file the writer is connected to
+  FileId failed_id_ ABSL_GUARDED_BY(mu_);  // the file the last Connect opened
 
   // Lookups use connections of their own, so that threads look up at once (a WAL database
-  // has any number of readers beside its one writer). A recovery from damage bumps the
-  // generation: readers of an older one are dropped, not reused.
-  std::atomic<uint64_t> generation_{0};
+  // has any number of readers beside its one writer). A reader of a file the path no
+  // longer names is dropped, not reused.
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Reader>> readers_ ABSL_GUARDED_BY(readers_mu_);
 };
