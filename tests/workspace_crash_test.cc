@@ -40,6 +40,7 @@
 #include "mlops/codec/codec.h"
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
+#include "mlops/core/internal/store_writer.h"
 #include "mlops/core/workspace.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/action_cache.h"
@@ -56,7 +57,7 @@ using ::mlops::testing::DescribeWaitStatus;
 
 constexpr int kSteps = 2000;     // single-output calls per round
 constexpr int kPairEvery = 10;   // and a tuple call for every 10th
-constexpr int kMaxPendingEntries = 1024;  // StoreWriter's bound (store_writer.h)
+constexpr int kMaxPendingEntries = core_internal::StoreWriter::kMaxPendingEntries;
 constexpr uint32_t kRandomSeed = 20240612;
 constexpr int kGiveUpMillis = 120000;  // a child that makes no progress this long is stuck
 

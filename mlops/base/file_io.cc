@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -96,22 +95,19 @@ uint64_t RandomU64() {
 }
 
 std::string UniqueName() {
+  // Lock-free, so that a child forked while another thread is here cannot deadlock. Two
+  // threads of a new process may both draw a tag; either serves (pid and serial still
+  // tell their names apart).
   static std::atomic<uint64_t> serial{0};
-  static std::mutex mu;
-  static pid_t tag_pid = -1;
-  static uint64_t tag = 0;
+  static std::atomic<pid_t> tag_pid{-1};
+  static std::atomic<uint64_t> tag{0};
   const pid_t pid = ::getpid();
-  uint64_t t;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    if (tag_pid != pid) {
-      tag = RandomU64();
-      tag_pid = pid;
-    }
-    t = tag;
+  if (tag_pid.load() != pid) {
+    tag.store(RandomU64());
+    tag_pid.store(pid);
   }
   return absl::StrCat(pid, ".", serial.fetch_add(1, std::memory_order_relaxed), ".",
-                      absl::Hex(t, absl::kZeroPad16));
+                      absl::Hex(tag.load(), absl::kZeroPad16));
 }
 
 absl::Status RemoveAll(const std::string& path) {

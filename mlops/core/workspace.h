@@ -7,7 +7,8 @@
 //   2. forms the action key from the step's name and version, the codec signatures and the
 //      input digests,
 //   3. returns the stored outputs if that key is cached (an in-process memory tier first,
-//      then the disk), or runs the function and stores what it returns,
+//      then results still being written behind, then the disk), or runs the function and
+//      stores what it returns,
 //   4. and records the call in lineage either way.
 // One Run record covers the Workspace's lifetime in this process, with the environment
 // (compiler, library versions, OS, CPU, source revision) captured once.
@@ -29,8 +30,9 @@
 // record to disk, and this Workspace answers for them from memory until they are written.
 // Flush() and destruction wait for the writes. A crash (or an exit that skips the
 // destructor) loses at most the writes still queued, as it loses lineage still queued:
-// those calls are computed again next time. It never leaves a partial value or a record
-// without its values behind.
+// those calls are computed again next time. A crash of the process never leaves a partial
+// value or a record without its values behind; a crash of the machine (durability kNone
+// syncs nothing) may, which a later lookup finds and treats as a miss.
 //
 // Concurrency: a Workspace is safe to use from many threads. Concurrent calls with the same
 // key in one process compute once (in normal mode); the others wait and get the result.
@@ -213,8 +215,9 @@ class Workspace {
   absl::Status Begin(std::unique_ptr<ContentStore> store, std::unique_ptr<ActionCache> cache,
                      std::unique_ptr<LineageStore> lineage);
 
-  // Cached outputs for `key` (memory tier, then disk), or NOT_FOUND. Unless `load`, a disk
-  // hit reads no value: the entry has the result but no blobs (and is not remembered).
+  // Cached outputs for `key` (memory tier, then the write-behind queue, then disk), or
+  // NOT_FOUND. Unless `load`, a disk hit reads no value: the entry has the result but no
+  // blobs (and is not remembered).
   absl::StatusOr<std::shared_ptr<const MemoryEntry>> Lookup(const Digest& key, bool load = true);
   void Remember(const Digest& key, std::shared_ptr<const MemoryEntry> entry);
   // Runs the step and stores its result (unless `cached`, in verify mode: then compares).

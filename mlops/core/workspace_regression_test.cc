@@ -196,8 +196,8 @@ TEST(WorkspaceRegressionTest, LookupThatMissedWhileAnotherCallComputedDoesNotRec
     cv.wait(lock, [&] { return started; });
     hex = key.ToHex();
   }
-  // A FIFO at the record's path, and a second name for it that survives the rename of the
-  // first call's record over the path.
+  // A FIFO at the record's file path, and a second name for it (the cache unlinks what it
+  // read as a corrupt record).
   const std::string shard = dir + "/ac/" + hex.substr(0, 2);
   fs::create_directories(shard);
   const std::string record = shard + "/" + hex;

@@ -11,8 +11,10 @@
 // Each carries a checksum that covers its key, so a corrupt or misplaced record is still
 // detected: DATA_LOSS once, then it is gone and lookups miss. A database file that is not
 // a database or is corrupt, when opened or when a damaged page is met later, is moved aside
-// (`records.db.corrupt.*`; the call that met it fails DATA_LOSS) and the cache starts empty. Records of the earlier layout, one file per record (`<dir>/<2 hex>/<32 hex>`),
-// are still read (and removed when bad or deleted); new records go to the database.
+// (`records.db.corrupt.*`; the call that met it fails DATA_LOSS) and the cache starts
+// empty; processes coordinate that through `records.db.lock`. Records of the earlier
+// layout, one file per record (`<dir>/<2 hex>/<32 hex>`), are still read (and removed when
+// bad or deleted); new records go to the database.
 //
 // Example:
 //   auto cache = mlops::ActionCache::OpenOnDisk(dir + "/ac", store.get());

@@ -26,6 +26,8 @@ constexpr int64_t kTouchAfterSeconds = 60;
 // closes the gap between a writer's create and its flock (and covers Put's temporary files,
 // which live for microseconds and are not locked).
 constexpr int64_t kStaleTempSeconds = 10;
+// Put locks the temporary file of a value at least this large (writing it could be slow).
+constexpr size_t kLockPutBytes = size_t{1} << 20;
 
 absl::Status SyncDir(const std::string& path) {
   ScopedFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -187,8 +189,7 @@ absl::Status DiskStore::CreateTemp(int* fd, std::string* path, bool lock) {
     if (f < 0 && errno != EEXIST) break;
   }
   if (f < 0) return PosixError(errno, "create temporary file", *path);
-  // The lock tells a later Open that this file is in use; it dies with the process. A Put
-  // holds its file for microseconds, which the age rule (kStaleTempSeconds) covers alone.
+  // The lock tells a later Open that this file is in use; it dies with the process.
   if (lock) ::flock(f, LOCK_EX);
   *fd = f;
   return absl::OkStatus();
@@ -224,7 +225,10 @@ absl::StatusOr<Digest> DiskStore::Put(absl::string_view bytes) {
   }
   int raw_fd = -1;
   std::string temp;
-  absl::Status s = CreateTemp(&raw_fd, &temp, /*lock=*/false);
+  // A small value's file lives for microseconds, which the age rule covers; a large one,
+  // or one that is fsync'ed, may take longer than kStaleTempSeconds: lock it.
+  const bool lock = bytes.size() >= kLockPutBytes || options_.durability != Durability::kNone;
+  absl::Status s = CreateTemp(&raw_fd, &temp, lock);
   if (!s.ok()) return s;
   ScopedFd fd(raw_fd);
   s = WriteAll(fd.get(), bytes, temp);

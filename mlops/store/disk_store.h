@@ -4,13 +4,14 @@
 // Layout of the directory:
 //   FORMAT               "mlops-disk-store 1": refuses to open a store of another format
 //   cas/ab/<32 hex>      one file per value, sharded by the first two hex characters
-//   tmp/                 values being written (each locked by its writer with flock)
+//   tmp/                 values being written (locked by their writer with flock, but for a
+//                        small value's, which lives for microseconds)
 //   quarantine/          entries that failed verification, kept for inspection
 //
 // A write goes to a temporary file in tmp/ (same filesystem), optionally fsync'ed, and is
 // renamed into cas/; a reader therefore sees a whole value or none, whatever crashes. A
-// temporary file left by a crashed writer is removed on a later Open once no process holds
-// its lock. Every read re-hashes the value and compares it with its name.
+// temporary file left by a crashed writer is removed on a later Open once it is 10 seconds
+// old and no process holds its lock. Every read re-hashes the value and compares it with its name.
 //
 // Last access: a read sets the entry's mtime to now when it is more than a minute old, so
 // garbage collection evicts by (approximately, to the minute) least-recent use.

@@ -60,6 +60,7 @@ absl::StatusOr<int64_t> Db::QueryInt(const char* sql) {
   if (!q.ok()) return q.status();
   absl::StatusOr<bool> r = (*q)->Step();
   if (!r.ok()) return r.status();
+  if (!*r) return absl::NotFoundError(absl::StrCat("no row from ", sql, " in ", path_));
   return (*q)->Int(0);
 }
 

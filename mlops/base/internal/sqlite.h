@@ -39,7 +39,7 @@ class Db {
 
   // Runs one or more statements that return no rows.
   absl::Status Exec(const char* sql);
-  // The integer in the first column of the first row `sql` returns.
+  // The integer in the first column of the first row `sql` returns; NOT_FOUND if none.
   absl::StatusOr<int64_t> QueryInt(const char* sql);
   // Prepares a statement. The statement must not outlive the Db.
   absl::StatusOr<std::unique_ptr<Statement>> Prepare(const char* sql);

@@ -5,8 +5,9 @@
 // Each queued result is written as a synchronous miss writes it: every value first (each a
 // file renamed into place whole), then the action record that names them, so another
 // process never sees a record whose values are not there yet. The writer takes what is
-// queued as a batch, and commits the batch's records together (ActionCache::PutMany). Until an entry is written,
-// Pending() returns it, and the Workspace answers lookups of its key from it.
+// queued as a batch (at most kMaxBatch), and commits the batch's records together
+// (ActionCache::PutMany). Until an entry is written, Pending() returns it, and the
+// Workspace answers lookups of its key from it.
 //
 // Thread safety: all methods may be called from any thread.
 #ifndef MLOPS_CORE_INTERNAL_STORE_WRITER_H_

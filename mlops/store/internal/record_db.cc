@@ -203,7 +203,9 @@ absl::Status RecordDb::Init(Durability durability) {
   s = db.Exec("COMMIT");
   if (!s.ok()) return fail(s);
   // WAL once the file is known to be ours. Switching needs the database to itself for a
-  // moment and does not wait on the busy handler: retry while others are opening it too.
+  // moment: it waits on the busy handler for readers, but fails at once on some other
+  // locks, so retry while others are opening it too (a single attempt may itself wait up
+  // to kBusyTimeout).
   const absl::Time deadline = absl::Now() + kBusyTimeout;
   while (true) {
     s = db.Exec("PRAGMA journal_mode=WAL");
@@ -211,6 +213,17 @@ absl::Status RecordDb::Init(Durability durability) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   if (!s.ok()) return s;
+  // Lookups beside a writer need WAL; a file system that cannot give it is an error.
+  {
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> mode = db.Prepare("PRAGMA journal_mode");
+    if (!mode.ok()) return mode.status();
+    absl::StatusOr<bool> row = (*mode)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row || (*mode)->Text(0) != "wal") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, " cannot use SQLite's WAL journal here (a file system without shared memory?)"));
+    }
+  }
   // NORMAL in WAL mode: commits are not synced, but a crash of the machine loses only the
   // latest ones and never corrupts the file. FULL syncs every commit.
   s = db.Exec(durability == Durability::kNone ? "PRAGMA synchronous=NORMAL"
