@@ -380,7 +380,9 @@ TEST(WorkspaceCrashTest, ChildDyingAtRandomMomentsLosesOnlyQueuedWritesNeverValu
     total_recomputed += recomputed;
     EXPECT_LE(recomputed_finished, kMaxPendingEntries)
         << when << ": more results of finished calls were lost than can be queued at once";
-    if (death == Death::kExitAfterLast) EXPECT_EQ(finished, kSteps) << when;
+    if (death == Death::kExitAfterLast) {
+      EXPECT_EQ(finished, kSteps) << when;
+    }
 
     // Everything is on disk now, and right.
     const int64_t records_after = CheckRecords(dir, expected, when + ", after the parent");
