@@ -244,7 +244,9 @@ int64_t CheckRecords(const std::string& dir, const Expected& expected,
       absl::StatusOr<Blob> blob = (*store)->Get(*Digest::FromHex(result->outputs(o).digest()));
       EXPECT_TRUE(blob.ok()) << when << ": record " << name << " output " << o << ": "
                              << blob.status();
-      if (blob.ok()) EXPECT_EQ(blob->view(), bytes) << when << ": record " << name;
+      if (blob.ok()) {
+        EXPECT_EQ(blob->view(), bytes) << when << ": record " << name;
+      }
     }
   }
   return records;
