@@ -111,11 +111,11 @@ BENCHMARK(BM_CallMissSmall);
 // 100 us of work that depends on its input (so it cannot be hoisted or cached).
 int64_t Work(int64_t x) {
   const absl::Time until = absl::Now() + absl::Microseconds(100);
-  int64_t acc = x;
+  uint64_t acc = static_cast<uint64_t>(x);  // unsigned: the multiplication wraps, defined
   while (absl::Now() < until) {
-    for (int i = 0; i < 64; ++i) acc = acc * 6364136223846793005 % 1000000007 + 1;
+    for (int i = 0; i < 64; ++i) acc = acc * 6364136223846793005u % 1000000007u + 1;
   }
-  return acc;
+  return static_cast<int64_t>(acc);
 }
 
 const auto kWork = mlops::MakeStep("work", 1, &Work);
