@@ -24,6 +24,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/disk_store.h"
 
@@ -117,6 +118,10 @@ class RecordDb {
   // longer names is dropped, not reused.
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<Reader>> readers_ ABSL_GUARDED_BY(readers_mu_);
+  // The file the path named when last looked at, and when (see TakeReader).
+  static constexpr absl::Duration kRecheckInterval = absl::Milliseconds(100);
+  FileId checked_id_ ABSL_GUARDED_BY(readers_mu_);
+  int64_t checked_at_ns_ ABSL_GUARDED_BY(readers_mu_) = 0;
 };
 
 }  // namespace store_internal
