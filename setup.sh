@@ -16,6 +16,9 @@ packages=(
   # Libraries, all from Debian 12.
   libabsl-dev libprotobuf-dev protobuf-compiler libxxhash-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev
+  # Clang, for the thread-safety analysis (bazel build --config=thread_safety, and
+  # //mlops/base:mutex_annotations_test).
+  clang
   # To look at lineage by hand (the quickstart says how), and Graphviz's dot, which
   # `mlops lineage --format svg` renders through (tests/cli_test checks it for real).
   sqlite3 graphviz

@@ -40,7 +40,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/store/action_result.pb.h"
 #include "mlops/store/content_store.h"
-#include "mlops/store/disk_store.h"
+#include "mlops/store/durability.h"
 
 namespace mlops {
 

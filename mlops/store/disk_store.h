@@ -30,16 +30,9 @@
 #include <string>
 
 #include "mlops/store/content_store.h"
+#include "mlops/store/durability.h"  // IWYU pragma: export
 
 namespace mlops {
-
-// How hard a write works to survive a power loss (a process crash never loses a committed
-// write, whatever is chosen).
-enum class Durability {
-  kNone,                   // rename only: fastest; a power loss may lose recent writes
-  kSyncFile,               // fsync the file before the rename
-  kSyncFileAndDirectory,   // also fsync the directory after the rename
-};
 
 struct DiskStoreOptions {
   Durability durability = Durability::kNone;

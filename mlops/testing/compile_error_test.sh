@@ -1,7 +1,8 @@
 #!/bin/bash
 # Checks that a C++ snippet's marked lines do not compile, each for the stated reason.
 #
-# Usage: compile_error_test.sh SNIPPET COUNT KIND=MESSAGE...
+# Usage: compile_error_test.sh [--cxx=COMPILER] [--flag=FLAG]... SNIPPET COUNT KIND=MESSAGE...
+#   COMPILER defaults to g++; each --flag is passed to both compilations.
 #   Without -DBAD the snippet must compile (a control that every header, including the
 #   generated lineage.pb.h and action_result.pb.h, is found in the runfiles). With -DBAD each
 #   line marked "// want: KIND" must fail, and the first error the compiler reports for that
@@ -9,14 +10,30 @@
 #   the last "SNIPPET:LINE:COL: required from here" note before it, or its own location when
 #   it is in the snippet itself.
 set -uo pipefail
+cxx=g++
+flags=()
+while [[ $# -gt 0 && $1 == --* ]]; do
+  case $1 in
+    --cxx=*) cxx=${1#--cxx=} ;;
+    --flag=*) flags+=("${1#--flag=}") ;;
+    *) echo "FAIL: unknown option $1"; exit 1 ;;
+  esac
+  shift
+done
 src=$1
 expected=$2
 shift 2
 declare -A messages
 for pair in "$@"; do messages["${pair%%=*}"]="${pair#*=}"; done
-compile() { g++ -std=c++17 -fsyntax-only -I. "$@" "$src" 2>&1; }
+compile() { "$cxx" -std=c++17 -fsyntax-only -I. "${flags[@]}" "$@" "$src" 2>&1; }
+command -v "$cxx" >/dev/null || { echo "FAIL: no compiler $cxx on PATH"; exit 1; }
 
-for header in mlops/lineage/lineage.pb.h mlops/store/action_result.pb.h; do
+# A snippet of the workspace's API needs the generated headers: say so plainly if missing.
+generated=()
+if grep -qE '#include "mlops/(core|pipeline)/' "$src"; then
+  generated=(mlops/lineage/lineage.pb.h mlops/store/action_result.pb.h)
+fi
+for header in "${generated[@]}"; do
   if [[ ! -f "$header" ]]; then
     echo "FAIL: generated header $header is not in the runfiles ($(pwd))"
     exit 1

@@ -26,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "mlops/hash/digest.h"
-#include "mlops/store/disk_store.h"
+#include "mlops/store/durability.h"
 
 namespace mlops {
 
