@@ -57,6 +57,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "mlops/hash/digest.h"
+#include "mlops/cache/result_cache.h"
 #include "mlops/store/action_cache.h"
 #include "mlops/store/action_result.pb.h"
 #include "mlops/store/disk_store.h"
@@ -226,7 +227,7 @@ int RunWriter(const std::string& store_dir, const std::string& ac_dir, uint32_t 
     return 10;
   }
   absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-      ActionCache::OpenOnDisk(ac_dir, store->get());
+      ActionCache::OpenOnDisk(ac_dir);
   if (!cache.ok()) {
     fprintf(stderr, "writer %u: ActionCache::OpenOnDisk: %s\n", round,
             cache.status().ToString().c_str());
@@ -386,12 +387,12 @@ class CrashChecker {
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir_);
     if (!store.ok()) return Fail(absl::StrCat("DiskStore::Open: ", store.status().ToString()));
     absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-        ActionCache::OpenOnDisk(ac_dir_, store->get());
+        ActionCache::OpenOnDisk(ac_dir_);
     if (!cache.ok()) {
       return Fail(absl::StrCat("ActionCache::OpenOnDisk: ", cache.status().ToString()));
     }
     CheckValues(store->get(), round, reports);
-    CheckRecords(cache->get(), keys, round, reports);
+    CheckRecords(store->get(), cache->get(), keys, round, reports);
     WriteAndReadBack(store->get(), cache->get(), round);
     Prune(store->get());
     return failures_ == failures_before;
@@ -472,9 +473,13 @@ class CrashChecker {
     }
   }
 
-  // Reads every action record (`keys`, listed from the database) back.
-  void CheckRecords(ActionCache* cache, const std::vector<Digest>& keys, uint32_t round,
-                    const std::vector<Report>& reports) {
+  // Reads every action record (`keys`, listed from the database) back, as a hit: through a
+  // result cache, which also checks that its values are stored (without reading them).
+  void CheckRecords(DiskStore* store, ActionCache* cache, const std::vector<Digest>& keys,
+                    uint32_t round, const std::vector<Report>& reports) {
+    ResultCacheOptions no_memory;
+    no_memory.memory_bytes = 0;
+    ResultCache results(store, cache, no_memory);
     std::set<ValueId> ok_records;
     std::set<ValueId> listed;
     for (const Digest& key : keys) {
@@ -488,17 +493,17 @@ class CrashChecker {
       listed.insert(id);
       bool output_pruned = false;
       for (const ValueId& out : RecordOutputs(id)) output_pruned |= pruned_.count(out) != 0;
-      absl::StatusOr<ActionResult> result = cache->Get(key);
-      if (absl::IsNotFound(result.status()) && output_pruned) {
+      absl::StatusOr<std::shared_ptr<const CachedResult>> hit = results.Lookup(key, false);
+      if (absl::IsNotFound(hit.status()) && output_pruned) {
         ++records_missed_for_pruned_output_;
         continue;
       }
-      if (!result.ok()) {
-        Fail(absl::StrCat("round ", round, ": ActionCache::Get of the record of ",
-                          id.ToString(), ": ", result.status().ToString()));
+      if (!hit.ok()) {
+        Fail(absl::StrCat("round ", round, ": ResultCache::Lookup of the record of ",
+                          id.ToString(), ": ", hit.status().ToString()));
         continue;
       }
-      if (CheckRecord(id, *result)) {
+      if (CheckRecord(id, (*hit)->result)) {
         ok_records.insert(id);
         ++records_verified_;
       }
@@ -710,7 +715,7 @@ TEST(StoreCrashTest, WriterKilledAtRandomMomentsNeverCorruptsTheStore) {
     // Create the store (and the action cache) up front, so that kills hit writes only.
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
     ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir, store->get()).ok());
+    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir).ok());
   }
 
   const auto start = std::chrono::steady_clock::now();
@@ -904,7 +909,7 @@ TEST(StoreCrashTest, WriterKilledInsideAWriteTransactionLeavesNothingAndBlocksNo
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
     ASSERT_TRUE(store.ok()) << store.status();
     absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-        ActionCache::OpenOnDisk(ac_dir, store->get());
+        ActionCache::OpenOnDisk(ac_dir);
     ASSERT_TRUE(cache.ok()) << cache.status();
     absl::StatusOr<Digest> d = (*store)->Put("committed output");
     ASSERT_TRUE(d.ok()) << d.status();
@@ -978,7 +983,7 @@ TEST(StoreCrashTest, WriterKilledInsideAWriteTransactionLeavesNothingAndBlocksNo
   absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
   ASSERT_TRUE(store.ok()) << store.status();
   absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-      ActionCache::OpenOnDisk(ac_dir, store->get());
+      ActionCache::OpenOnDisk(ac_dir);
   ASSERT_TRUE(cache.ok()) << cache.status();
   absl::StatusOr<ActionResult> got = (*cache)->Get(committed_key);
   ASSERT_TRUE(got.ok()) << got.status();
@@ -1013,7 +1018,7 @@ TEST(StoreCrashTest, WriterKilledInAPutManyLoopLeavesWholeBatchesOnly) {
   {
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
     ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir, store->get()).ok());
+    ASSERT_TRUE(ActionCache::OpenOnDisk(ac_dir).ok());
     absl::StatusOr<Digest> d = (*store)->Put(output);
     ASSERT_TRUE(d.ok()) << d.status();
     output_digest = *d;
@@ -1032,7 +1037,7 @@ TEST(StoreCrashTest, WriterKilledInAPutManyLoopLeavesWholeBatchesOnly) {
       absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
       if (!store.ok()) return 40;
       absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-          ActionCache::OpenOnDisk(ac_dir, store->get());
+          ActionCache::OpenOnDisk(ac_dir);
       if (!cache.ok()) return 41;
       std::vector<ActionResult> results(kBatchSize);
       for (uint32_t batch = 0;; ++batch) {
@@ -1087,7 +1092,7 @@ TEST(StoreCrashTest, WriterKilledInAPutManyLoopLeavesWholeBatchesOnly) {
     absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(store_dir);
     ASSERT_TRUE(store.ok()) << store.status();
     absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-        ActionCache::OpenOnDisk(ac_dir, store->get());
+        ActionCache::OpenOnDisk(ac_dir);
     ASSERT_TRUE(cache.ok()) << cache.status();
     // Batch 0 was committed before the writer said it was ready. The writer may have committed
     // one batch more than it reported, never two.

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   absl::StatusOr<std::unique_ptr<mlops::ActionCache>> cache =
-      mlops::ActionCache::OpenOnDisk(argv[2], store->get());
+      mlops::ActionCache::OpenOnDisk(argv[2]);
   if (!cache.ok()) {
     fprintf(stderr, "ActionCache::OpenOnDisk: %s\n", cache.status().ToString().c_str());
     return 1;

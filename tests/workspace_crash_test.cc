@@ -40,7 +40,7 @@
 #include "mlops/codec/codec.h"
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
-#include "mlops/core/internal/store_writer.h"
+#include "mlops/cache/result_cache.h"
 #include "mlops/core/workspace.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/action_cache.h"
@@ -57,7 +57,7 @@ using ::mlops::testing::DescribeWaitStatus;
 
 constexpr int kSteps = 2000;     // single-output calls per round
 constexpr int kPairEvery = 10;   // and a tuple call for every 10th
-constexpr int kMaxPendingEntries = core_internal::StoreWriter::kMaxPendingEntries;
+constexpr int kMaxPendingEntries = ResultCacheOptions::kMaxQueuedResults;
 constexpr uint32_t kRandomSeed = 20240612;
 constexpr int kGiveUpMillis = 120000;  // a child that makes no progress this long is stuck
 
@@ -218,7 +218,7 @@ int64_t CheckRecords(const std::string& dir, const Expected& expected,
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return 0;
   absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-      ActionCache::OpenOnDisk(dir + "/ac", store->get());
+      ActionCache::OpenOnDisk(dir + "/ac");
   EXPECT_TRUE(cache.ok()) << cache.status();
   if (!cache.ok()) return 0;
   int64_t records = 0;
@@ -228,8 +228,8 @@ int64_t CheckRecords(const std::string& dir, const Expected& expected,
     auto want = expected.find(key);
     EXPECT_NE(want, expected.end()) << when << ": record " << name << " for no known call";
     if (want == expected.end()) continue;
-    // Intact, and every output in the store (NOT_FOUND here is a record written before
-    // its values; DATA_LOSS a torn record).
+    // Intact (DATA_LOSS here is a torn record), and every output in the store (a value
+    // missing below is a record written before its values).
     absl::StatusOr<ActionResult> result = (*cache)->Get(key);
     EXPECT_TRUE(result.ok()) << when << ": record " << name << ": " << result.status();
     if (!result.ok()) continue;

@@ -2,44 +2,68 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mlops/base/file_io.h"
+#include "mlops/cache/result_cache.h"
 #include "mlops/core/environment.h"
-#include "mlops/core/internal/store_writer.h"
+#include "mlops/core/internal/execution_record.h"
+#include "mlops/core/internal/in_flight.h"
+#include "mlops/core/workspace_layout.h"
+#include "mlops/store/disk_store.h"
 #include "mlops/store/memory_store.h"
 
 namespace mlops {
+
+using core_internal::InFlightCalls;
+using core_internal::SetTime;
+
+struct Workspace::Computed {
+  std::shared_ptr<const CachedResult> entry;
+  int64_t execution_id = 0;
+};
+
 namespace {
 
-void SetTime(google::protobuf::Timestamp* t, absl::Time time) {
-  const int64_t us = absl::ToUnixMicros(time);
-  t->set_seconds(us / 1000000);
-  t->set_nanos(static_cast<int32_t>(us % 1000000) * 1000);
+// What a call returns for `entry`: digests and sizes, and the bytes if `with_bytes`.
+ActionOutcome OutcomeOf(const Digest& key, bool hit, int64_t execution_id,
+                        const CachedResult& entry, bool with_bytes) {
+  ActionOutcome outcome;
+  outcome.action_key = key;
+  outcome.cache_hit = hit;
+  outcome.execution_id = execution_id;
+  for (int i = 0; i < entry.result.outputs_size(); ++i) {
+    const OutputRef& out = entry.result.outputs(i);
+    outcome.digests.push_back(*Digest::FromHex(out.digest()));
+    outcome.sizes.push_back(out.size());
+    if (with_bytes) outcome.bytes.push_back(entry.blobs[static_cast<size_t>(i)]);
+  }
+  return outcome;
 }
 
-const char* ModeName(CacheMode mode) {
-  switch (mode) {
-    case CacheMode::kNormal: return "normal";
-    case CacheMode::kForce: return "force";
-    case CacheMode::kReadOnly: return "read-only";
-    case CacheMode::kVerify: return "verify";
+// ABORTED naming both digests of each output, unless `now` has the outputs of `cached`.
+absl::Status CompareWithCached(const ActionRequest& request, const ActionResult& now,
+                               const ActionResult& cached) {
+  bool same = cached.outputs_size() == now.outputs_size();
+  for (int i = 0; same && i < now.outputs_size(); ++i) {
+    same = cached.outputs(i).digest() == now.outputs(i).digest();
   }
-  return "?";
+  if (same) return absl::OkStatus();
+  std::string detail;
+  for (int i = 0; i < now.outputs_size(); ++i) {
+    absl::StrAppend(&detail, " ", now.outputs(i).name(), ": cached ",
+                    i < cached.outputs_size() ? cached.outputs(i).digest() : "(none)", ", now ",
+                    now.outputs(i).digest(), ";");
+  }
+  return absl::AbortedError(absl::StrCat(
+      "step '", request.step_name, "' (version ", request.step_version,
+      ") is nondeterministic: the same inputs gave different outputs:", detail));
 }
 
 }  // namespace
-
-// A computation in progress in this process, which later callers of the same key wait for.
-struct Workspace::InFlight {
-  std::mutex mu;
-  std::condition_variable done_cv;
-  bool done = false;
-  absl::Status status;
-  std::shared_ptr<const MemoryEntry> entry;
-};
 
 Workspace::Workspace(std::string dir, WorkspaceOptions options)
     : dir_(std::move(dir)), options_(std::move(options)), host_(HostName()) {}
@@ -49,20 +73,20 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(const std::string& di
   if (dir.empty()) return absl::InvalidArgumentError("workspace directory is empty");
   absl::Status s = MakeDirectories(dir);
   if (!s.ok()) return s;
+  const WorkspaceLayout layout(dir);
   DiskStoreOptions store_options;
   store_options.durability = options.durability;
-  absl::StatusOr<std::unique_ptr<DiskStore>> store =
-      DiskStore::Open(dir + "/store", store_options);
+  absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(layout.store(), store_options);
   if (!store.ok()) return store.status();
   absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-      ActionCache::OpenOnDisk(dir + "/ac", store->get(), options.durability);
+      ActionCache::OpenOnDisk(layout.action_cache(), options.durability);
   if (!cache.ok()) return cache.status();
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
-      SqliteLineageStore::Open(dir + "/lineage.db", options.lineage);
+      SqliteLineageStore::Open(layout.lineage_db(), options.lineage);
   if (!lineage.ok()) return lineage.status();
   std::unique_ptr<Workspace> ws(new Workspace(dir, std::move(options)));
   // The stat cache only saves work; a damaged one is ignored and rebuilt.
-  ws->files_.Load(dir + "/stat_cache").IgnoreError();
+  ws->files_.Load(layout.stat_cache()).IgnoreError();
   s = ws->Begin(*std::move(store), *std::move(cache), *std::move(lineage));
   if (!s.ok()) return s;
   return ws;
@@ -79,13 +103,18 @@ std::string Workspace::DefaultDir() {
 }
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::InMemory(WorkspaceOptions options) {
-  auto store = std::make_unique<MemoryStore>();
-  std::unique_ptr<ActionCache> cache = ActionCache::InMemory(store.get());
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
       SqliteLineageStore::Open(":memory:", options.lineage);
   if (!lineage.ok()) return lineage.status();
+  return Create(std::make_unique<MemoryStore>(), ActionCache::InMemory(), *std::move(lineage),
+                std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(
+    std::unique_ptr<ContentStore> store, std::unique_ptr<ActionCache> records,
+    std::unique_ptr<LineageStore> lineage, WorkspaceOptions options) {
   std::unique_ptr<Workspace> ws(new Workspace("", std::move(options)));
-  absl::Status s = ws->Begin(std::move(store), std::move(cache), *std::move(lineage));
+  absl::Status s = ws->Begin(std::move(store), std::move(records), std::move(lineage));
   if (!s.ok()) return s;
   return ws;
 }
@@ -96,10 +125,15 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
   store_ = std::move(store);
   action_cache_ = std::move(cache);
   lineage_ = std::move(lineage);
-  if (!dir_.empty() && options_.write_behind && options_.durability == Durability::kNone) {
-    writer_ = std::make_unique<core_internal::StoreWriter>(store_.get(), action_cache_.get(),
-                                                           options_.write_behind_bytes);
-  }
+  ResultCacheOptions cache_options;
+  cache_options.memory_bytes = options_.memory_cache_bytes;
+  // A durable workspace writes before the call returns; one in memory has nothing to wait for.
+  cache_options.write_behind = !dir_.empty() && options_.write_behind &&
+                               options_.durability == Durability::kNone;
+  cache_options.write_behind_bytes = options_.write_behind_bytes;
+  cache_ = std::make_unique<ResultCache>(store_.get(), action_cache_.get(), cache_options);
+  in_flight_ = std::make_unique<InFlightCalls>();
+
   Run run;
   const std::vector<std::string> command_line = CommandLine();
   std::string program = options_.program;
@@ -123,20 +157,19 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
 }
 
 Workspace::~Workspace() {
-  if (writer_ != nullptr) {
+  if (cache_ != nullptr) {
     // Nobody is left to hear of a failed write but the user.
-    const absl::Status s = writer_->Drain();
+    const absl::Status s = cache_->Flush();
     if (!s.ok()) {
       std::fprintf(stderr, "mlops: a result could not be stored in %s (it will be computed "
                    "again next time): %s\n", dir_.c_str(), s.ToString().c_str());
     }
-    writer_.reset();
   }
   if (lineage_ != nullptr && run_id_ != 0) {
     absl::StatusOr<Run> run = lineage_->GetRun(run_id_);
     if (run.ok()) {
       SetTime(run->mutable_end_time(), absl::Now());
-      run->set_status(stats().failures > 0 ? Run::FAILED : Run::SUCCEEDED);
+      run->set_status(failures_.load() > 0 ? Run::FAILED : Run::SUCCEEDED);
       lineage_->UpdateRun(*run).IgnoreError();
     }
   }
@@ -144,355 +177,170 @@ Workspace::~Workspace() {
 }
 
 absl::Status Workspace::Flush() {
-  absl::Status s = writer_ != nullptr ? writer_->Drain() : absl::OkStatus();
+  absl::Status s = cache_ != nullptr ? cache_->Flush() : absl::OkStatus();
   if (lineage_ != nullptr) {
     absl::Status flushed = lineage_->Flush();
     if (s.ok()) s = flushed;
   }
   if (!dir_.empty()) {
-    absl::Status saved = files_.Save(dir_ + "/stat_cache");
+    absl::Status saved = files_.Save(WorkspaceLayout(dir_).stat_cache());
     if (s.ok()) s = saved;
   }
   return s;
 }
 
-Workspace::Stats Workspace::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
-}
-
-void Workspace::Count(int64_t Stats::*field) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ++(stats_.*field);
-}
-
-Digest Workspace::ActionKey(const ActionRequest& request) {
-  // Encoded like the tuple (domain, step name, version, [(input signature, digest)...],
-  // output signature), so the key is a function of exactly these.
-  Encoder e;
-  Codec<std::string>::Write("mlops.action/1", e);
-  Codec<std::string>::Write(request.step_name, e);
-  Codec<int32_t>::Write(request.step_version, e);
-  e.AppendInt<uint64_t>(request.inputs.size());
-  for (const ActionInput& in : request.inputs) {
-    Codec<std::string>::Write(in.signature, e);
-    Codec<Digest>::Write(in.digest, e);
-  }
-  Codec<std::string>::Write(request.output_signature, e);
-  return e.Finish();
-}
-
-Execution Workspace::NewExecution(const ActionRequest& request, const Digest& key) const {
-  Execution exec;
-  exec.set_run_id(run_id_);
-  exec.set_step_name(request.step_name);
-  exec.set_step_version(absl::StrCat(request.step_version));
-  exec.set_action_key(key.ToHex());
-  for (const ActionInput& in : request.inputs) {
-    ArtifactRef* ref = exec.add_inputs();
-    ref->set_name(in.name);
-    ref->set_digest(in.digest.ToHex());
-    ref->set_type_name(in.type_name);
-    ref->set_size(in.size);
-    ref->set_label(in.label);
-    ref->set_uri(in.uri);
-  }
-  return exec;
-}
-
-void Workspace::Remember(const Digest& key, std::shared_ptr<const MemoryEntry> entry) {
-  if (entry->bytes > options_.memory_cache_bytes) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = memory_.find(key);
-  if (it != memory_.end()) {
-    memory_bytes_ -= it->second.first->bytes;
-    lru_.erase(it->second.second);
-    memory_.erase(it);
-  }
-  lru_.push_front(key);
-  memory_bytes_ += entry->bytes;
-  memory_.emplace(key, std::make_pair(std::move(entry), lru_.begin()));
-  while (memory_bytes_ > options_.memory_cache_bytes && !lru_.empty()) {
-    auto last = memory_.find(lru_.back());
-    memory_bytes_ -= last->second.first->bytes;
-    memory_.erase(last);
-    lru_.pop_back();
-  }
-}
-
-absl::StatusOr<std::shared_ptr<const Workspace::MemoryEntry>> Workspace::Lookup(
-    const Digest& key, bool load) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = memory_.find(key);
-    if (it != memory_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.second);
-      return it->second.first;
-    }
-  }
-  if (writer_ != nullptr) {  // computed here, and still being written
-    if (std::shared_ptr<const MemoryEntry> pending = writer_->Pending(key)) return pending;
-  }
-  absl::StatusOr<ActionResult> result = action_cache_->Get(key);
-  if (!result.ok()) {
-    // A corrupt record was removed by the cache: for the caller it is a miss.
-    if (absl::IsDataLoss(result.status())) return absl::NotFoundError("corrupt record");
-    return result.status();
-  }
-  auto entry = std::make_shared<MemoryEntry>();
-  if (!load) {  // digests only: ActionCache::Get has checked that every output is present
-    entry->result = *std::move(result);
-    return std::shared_ptr<const MemoryEntry>(std::move(entry));
-  }
-  for (const OutputRef& out : result->outputs()) {
-    absl::StatusOr<Blob> blob = store_->Get(*Digest::FromHex(out.digest()));
-    if (!blob.ok()) {
-      if (absl::IsNotFound(blob.status()) || absl::IsDataLoss(blob.status())) {
-        action_cache_->Delete(key).IgnoreError();
-        return absl::NotFoundError("an output is gone or corrupt");
-      }
-      return blob.status();
-    }
-    entry->bytes += static_cast<int64_t>(blob->size());
-    entry->blobs.push_back(std::make_shared<const Blob>(*std::move(blob)));
-  }
-  entry->result = *std::move(result);
-  Remember(key, entry);
-  return std::shared_ptr<const MemoryEntry>(std::move(entry));
-}
-
 absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
                                                  const ActionRunner& runner) {
   const Digest key = ActionKey(request);
-  const auto hit = [&](const MemoryEntry& entry) -> absl::StatusOr<ActionOutcome> {
-    ActionOutcome outcome;
-    outcome.action_key = key;
-    outcome.cache_hit = true;
-    for (int i = 0; i < entry.result.outputs_size(); ++i) {
-      const OutputRef& out = entry.result.outputs(i);
-      outcome.digests.push_back(*Digest::FromHex(out.digest()));
-      outcome.sizes.push_back(out.size());
-      if (request.load_outputs) outcome.bytes.push_back(entry.blobs[static_cast<size_t>(i)]);
-    }
-    if (request.mode != CacheMode::kReadOnly) {
-      Execution exec = NewExecution(request, key);
-      exec.set_status(Execution::CACHED);
-      exec.set_cache_hit(true);
-      const absl::Time now = absl::Now();
-      SetTime(exec.mutable_start_time(), now);
-      SetTime(exec.mutable_end_time(), now);
-      for (const OutputRef& out : entry.result.outputs()) {
-        ArtifactRef* ref = exec.add_outputs();
-        ref->set_name(out.name());
-        ref->set_digest(out.digest());
-        ref->set_size(out.size());
-        ref->set_type_name(out.type_name());
-      }
-      *exec.mutable_params() = entry.result.params();
-      *exec.mutable_metrics() = entry.result.metrics();
-      absl::StatusOr<int64_t> id = lineage_->RecordExecution(std::move(exec));
-      if (!id.ok()) return id.status();
-      outcome.execution_id = *id;
-    }
-    Count(&Stats::hits);
-    return outcome;
-  };
-
-  // Results this process stored before our lookup: if none is stored before we register
-  // below, a lookup then would find nothing new.
-  const uint64_t stored_before = results_stored_.load(std::memory_order_acquire);
+  // Results stored before our lookup: if none is stored before we join below, a lookup
+  // then would find nothing new.
+  const uint64_t stored_before = cache_->stored_count();
   if (request.mode != CacheMode::kForce) {
-    absl::StatusOr<std::shared_ptr<const MemoryEntry>> cached =
-        Lookup(key, request.load_outputs);
+    absl::StatusOr<std::shared_ptr<const CachedResult>> cached =
+        cache_->Lookup(key, request.load_outputs);
+    if (cached.ok() && request.mode != CacheMode::kVerify) return Hit(request, key, **cached);
     if (cached.ok()) {
-      if (request.mode != CacheMode::kVerify) return hit(**cached);
-      return Compute(request, key, runner, cached->get(), nullptr);
+      absl::StatusOr<Computed> verified = Compute(request, key, runner, cached->get());
+      if (!verified.ok()) return verified.status();
+      return OutcomeOf(key, false, verified->execution_id, *verified->entry, true);
     }
     if (!absl::IsNotFound(cached.status())) return cached.status();
     if (request.mode == CacheMode::kReadOnly) {
       return absl::NotFoundError(absl::StrCat("step '", request.step_name, "' (version ",
                                               request.step_version,
-                                              ") has no cached result for these inputs (",
-                                              ModeName(request.mode), " call)"));
+                                              ") has no cached result for these inputs "
+                                              "(read-only call)"));
     }
   }
+  if (request.mode == CacheMode::kNormal) return ComputeOnce(request, key, runner, stored_before);
+  absl::StatusOr<Computed> computed = Compute(request, key, runner, nullptr);
+  if (!computed.ok()) return computed.status();
+  return OutcomeOf(key, false, computed->execution_id, *computed->entry, true);
+}
 
-  if (request.mode != CacheMode::kNormal) return Compute(request, key, runner, nullptr, nullptr);
-
-  // A miss. If this process is already computing the same key, wait for that instead.
-  std::shared_ptr<InFlight> flight;
-  bool leader = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = in_flight_.find(key);
-    if (it != in_flight_.end()) {
-      flight = it->second;
-    } else {
-      flight = std::make_shared<InFlight>();
-      in_flight_.emplace(key, flight);
-      leader = true;
-    }
+absl::StatusOr<ActionOutcome> Workspace::Hit(const ActionRequest& request, const Digest& key,
+                                             const CachedResult& entry) {
+  int64_t id = 0;
+  if (request.mode != CacheMode::kReadOnly) {
+    absl::StatusOr<int64_t> recorded = lineage_->RecordExecution(
+        core_internal::HitExecution(request, key, run_id_, entry.result, absl::Now()));
+    if (!recorded.ok()) return recorded.status();
+    id = *recorded;
   }
-  if (!leader) {
-    std::unique_lock<std::mutex> lock(flight->mu);
-    flight->done_cv.wait(lock, [&] { return flight->done; });
-    if (!flight->status.ok()) {
-      Count(&Stats::failures);
-      return flight->status;
-    }
-    return hit(*flight->entry);
-  }
+  ++hits_;
+  return OutcomeOf(key, true, id, entry, request.load_outputs);
+}
 
-  // The leader. A call that finished between our lookup and our registration may have
-  // stored the result meanwhile: look once more before computing, if any call has. (One
-  // that stores later was still in flight when we registered, and we would have waited.)
-  std::shared_ptr<const MemoryEntry> entry;
+absl::StatusOr<ActionOutcome> Workspace::ComputeOnce(const ActionRequest& request,
+                                                     const Digest& key,
+                                                     const ActionRunner& runner,
+                                                     uint64_t stored_before) {
+  if (std::optional<InFlightCalls::Outcome> other = in_flight_->Join(key)) {
+    if (!other->status.ok()) {
+      ++failures_;
+      return other->status;
+    }
+    return Hit(request, key, *other->entry);
+  }
+  // The leader. A call that finished between our lookup and our joining may have stored
+  // the result meanwhile: look once more before computing, if any call has. (One that
+  // stores later was still in flight when we joined, and we would have waited for it.)
+  InFlightCalls::Outcome done;
   absl::StatusOr<ActionOutcome> outcome;
-  absl::StatusOr<std::shared_ptr<const MemoryEntry>> again =
-      results_stored_.load(std::memory_order_acquire) != stored_before
-          ? Lookup(key)
+  absl::StatusOr<std::shared_ptr<const CachedResult>> again =
+      cache_->stored_count() != stored_before
+          ? cache_->Lookup(key)
           : absl::NotFoundError("nothing stored since the lookup");
   if (again.ok()) {
-    entry = *std::move(again);
-    outcome = hit(*entry);
+    done.entry = *std::move(again);
+    outcome = Hit(request, key, *done.entry);
   } else if (!absl::IsNotFound(again.status())) {
     outcome = again.status();
   } else {
-    outcome = Compute(request, key, runner, nullptr, &entry);
+    absl::StatusOr<Computed> computed = Compute(request, key, runner, nullptr);
+    if (computed.ok()) {
+      done.entry = computed->entry;
+      outcome = OutcomeOf(key, false, computed->execution_id, *computed->entry, true);
+    } else {
+      outcome = computed.status();
+    }
   }
-  {
-    std::lock_guard<std::mutex> lock(flight->mu);
-    flight->done = true;
-    flight->status = outcome.status();
-    flight->entry = std::move(entry);
-  }
-  flight->done_cv.notify_all();
-  std::lock_guard<std::mutex> lock(mu_);
-  in_flight_.erase(key);
+  done.status = outcome.status();
+  in_flight_->Finish(key, std::move(done));
   return outcome;
 }
 
-absl::StatusOr<ActionOutcome> Workspace::Compute(const ActionRequest& request, const Digest& key,
-                                                 const ActionRunner& runner,
-                                                 const MemoryEntry* cached,
-                                                 std::shared_ptr<const MemoryEntry>* stored) {
-  Execution exec = NewExecution(request, key);
+absl::StatusOr<Workspace::Computed> Workspace::Compute(const ActionRequest& request,
+                                                       const Digest& key,
+                                                       const ActionRunner& runner,
+                                                       const CachedResult* cached) {
+  Execution exec = core_internal::NewExecution(request, key, run_id_);
   exec.set_status(Execution::RUNNING);
   const absl::Time start = absl::Now();
   SetTime(exec.mutable_start_time(), start);
   absl::StatusOr<int64_t> id = lineage_->RecordExecution(exec);
   if (!id.ok()) return id.status();
   exec.set_id(*id);
-
   const auto fail = [&](const absl::Status& status) -> absl::Status {
     exec.set_status(Execution::FAILED);
     exec.set_error_message(std::string(status.message()));
     SetTime(exec.mutable_end_time(), absl::Now());
     lineage_->UpdateExecution(exec).IgnoreError();
-    Count(&Stats::failures);
+    ++failures_;
     return status;
   };
 
-  absl::StatusOr<std::vector<std::string>> outputs;
-  Context ctx(request.step_name, key, run_id_, *id, dir_.empty() ? "" : dir_ + "/scratch");
-  outputs = runner(ctx);
+  Context ctx(request.step_name, key, run_id_, *id,
+              dir_.empty() ? "" : WorkspaceLayout(dir_).scratch());
+  absl::StatusOr<std::vector<std::string>> values = runner(ctx);
   const absl::Time end = absl::Now();
   for (const auto& [name, value] : ctx.params()) (*exec.mutable_params())[name] = value;
   for (const auto& [name, value] : ctx.metrics()) (*exec.mutable_metrics())[name] = value;
-  if (!outputs.ok()) {
-    return fail(absl::Status(
-        outputs.status().code(),
-        absl::StrCat("step '", request.step_name, "' (version ", request.step_version,
-                     ") failed: ", outputs.status().message())));
+  if (!values.ok()) {
+    return fail(absl::Status(values.status().code(),
+                             absl::StrCat("step '", request.step_name, "' (version ",
+                                          request.step_version,
+                                          ") failed: ", values.status().message())));
   }
-  if (outputs->size() != request.output_names.size()) {
+  if (values->size() != request.output_names.size()) {
     return fail(absl::InternalError(absl::StrCat("step '", request.step_name, "' produced ",
-                                                 outputs->size(), " outputs, expected ",
+                                                 values->size(), " outputs, expected ",
                                                  request.output_names.size())));
   }
 
-  ActionOutcome outcome;
-  outcome.action_key = key;
-  outcome.execution_id = *id;
-  ActionResult result;
-  SetTime(result.mutable_created(), end);
-  result.set_execution_id(absl::StrCat(*id));
-  result.set_run_id(absl::StrCat(run_id_));
-  result.set_host(host_);
-  result.set_duration_us(absl::ToInt64Microseconds(end - start));
-  *result.mutable_params() = exec.params();
-  *result.mutable_metrics() = exec.metrics();
-  auto entry = std::make_shared<MemoryEntry>();
-  // Small results are written behind (hashed here, stored by the writer); a result larger
-  // than the writer's whole budget is stored here, as Put hashes it.
-  int64_t total = 0;
-  for (const std::string& bytes : *outputs) total += static_cast<int64_t>(bytes.size());
-  const bool behind = writer_ != nullptr && cached == nullptr &&
-                      total + 1024 <= options_.write_behind_bytes;
-  for (size_t i = 0; i < outputs->size(); ++i) {
-    std::string& bytes = (*outputs)[i];
-    absl::StatusOr<Digest> digest = behind ? Digest::Of(bytes) : store_->Put(bytes);
-    if (!digest.ok()) return fail(digest.status());
-    OutputRef* out = result.add_outputs();
+  ActionResult record;
+  SetTime(record.mutable_created(), end);
+  record.set_execution_id(absl::StrCat(*id));
+  record.set_run_id(absl::StrCat(run_id_));
+  record.set_host(host_);
+  record.set_duration_us(absl::ToInt64Microseconds(end - start));
+  *record.mutable_params() = exec.params();
+  *record.mutable_metrics() = exec.metrics();
+  for (size_t i = 0; i < values->size(); ++i) {
+    OutputRef* out = record.add_outputs();
     out->set_name(request.output_names[i]);
-    out->set_digest(digest->ToHex());
-    out->set_size(static_cast<int64_t>(bytes.size()));
     out->set_type_name(request.output_types[i]);
-    *exec.add_outputs() = ArtifactRef();
-    ArtifactRef* ref = exec.mutable_outputs(exec.outputs_size() - 1);
-    ref->set_name(out->name());
-    ref->set_digest(out->digest());
-    ref->set_size(out->size());
-    ref->set_type_name(out->type_name());
-    outcome.digests.push_back(*digest);
-    outcome.sizes.push_back(out->size());
-    entry->bytes += out->size();
-    auto blob = std::make_shared<const Blob>(std::move(bytes));
-    outcome.bytes.push_back(blob);
-    entry->blobs.push_back(std::move(blob));
   }
+  // A verifying call keeps the values it computed (to compare them by hand), not a record.
+  absl::StatusOr<std::shared_ptr<const CachedResult>> entry =
+      cached == nullptr ? cache_->Store(key, std::move(record), *std::move(values))
+                        : cache_->StoreValues(std::move(record), *std::move(values));
+  if (!entry.ok()) return fail(entry.status());
+  core_internal::AddOutputs((*entry)->result, exec.mutable_outputs());
   SetTime(exec.mutable_end_time(), end);
-
-  if (cached != nullptr) {  // verify mode: compare with the cached result
-    bool same = cached->result.outputs_size() == result.outputs_size();
-    for (int i = 0; same && i < result.outputs_size(); ++i) {
-      same = cached->result.outputs(i).digest() == result.outputs(i).digest();
-    }
-    if (!same) {
+  if (cached != nullptr) {
+    absl::Status same = CompareWithCached(request, (*entry)->result, cached->result);
+    if (!same.ok()) {
       exec.set_nondeterministic(true);
-      for (const OutputRef& out : cached->result.outputs()) {
-        ArtifactRef* ref = exec.add_expected_outputs();
-        ref->set_name(out.name());
-        ref->set_digest(out.digest());
-        ref->set_size(out.size());
-        ref->set_type_name(out.type_name());
-      }
-      std::string detail;
-      for (int i = 0; i < result.outputs_size(); ++i) {
-        absl::StrAppend(&detail, " ", result.outputs(i).name(), ": cached ",
-                        i < cached->result.outputs_size() ? cached->result.outputs(i).digest()
-                                                          : "(none)",
-                        ", now ", result.outputs(i).digest(), ";");
-      }
-      return fail(absl::AbortedError(absl::StrCat(
-          "step '", request.step_name, "' (version ", request.step_version,
-          ") is nondeterministic: the same inputs gave different outputs:", detail)));
+      core_internal::AddOutputs(cached->result, exec.mutable_expected_outputs());
+      return fail(same);
     }
-  } else {
-    entry->result = result;
-    // Written here: after any older result for the key still queued, not before it.
-    if (!behind && writer_ != nullptr) writer_->WaitForKey(key);
-    absl::Status s = behind ? writer_->Enqueue(key, entry) : action_cache_->Put(key, result);
-    if (!s.ok()) return fail(s);
-    if (stored != nullptr) *stored = entry;
-    Remember(key, std::move(entry));
-    results_stored_.fetch_add(1, std::memory_order_release);
   }
   exec.set_status(Execution::SUCCEEDED);
   absl::Status s = lineage_->UpdateExecution(exec);
   if (!s.ok()) return s;
-  Count(&Stats::misses);
-  return outcome;
+  ++misses_;
+  return Computed{*std::move(entry), *id};
 }
 
 }  // namespace mlops

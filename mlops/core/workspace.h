@@ -41,19 +41,15 @@
 #define MLOPS_CORE_WORKSPACE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "mlops/core/action_key.h"
 #include "mlops/core/context.h"
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
@@ -62,12 +58,14 @@
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/store/action_cache.h"
 #include "mlops/store/content_store.h"
-#include "mlops/store/disk_store.h"
+#include "mlops/store/durability.h"
 
 namespace mlops {
-namespace core_internal {
+
+class ResultCache;
 struct CachedResult;
-class StoreWriter;
+namespace core_internal {
+class InFlightCalls;
 }  // namespace core_internal
 
 enum class CacheMode {
@@ -98,21 +96,11 @@ struct WorkspaceOptions {
   // Write computed results from a background thread (see the top of the file). Only with
   // durability kNone (a durable workspace writes before the call returns) and on disk.
   bool write_behind = true;
-  // At most this many bytes of values (and at most 1024 results) wait to be written; a miss
-  // that would exceed it waits for the writer, and a result larger than all of it is
-  // written before its call returns.
+  // At most this many bytes of values (and at most ResultCacheOptions::kMaxQueuedResults
+  // results, mlops/cache/result_cache.h) wait to be written; a miss that would exceed it
+  // waits for the writer, and a result larger than all of it is written before its call
+  // returns.
   int64_t write_behind_bytes = int64_t{64} << 20;
-};
-
-// What the engine needs to know about one input of a call.
-struct ActionInput {
-  std::string name;       // e.g. "arg0"
-  std::string signature;  // codec signature, or "file"
-  Digest digest;
-  std::string type_name;
-  int64_t size = 0;
-  std::string label;  // e.g. a file's path
-  std::string uri;
 };
 
 // One step call, as the engine sees it (built by Call; pipelines build them directly).
@@ -125,7 +113,7 @@ struct ActionRequest {
   std::string output_signature;
   CacheMode mode = CacheMode::kNormal;
   // When false, a cache hit returns the outputs' digests and sizes but leaves
-  // ActionOutcome::bytes empty, and reads no value from the content store (the action
+  // ActionOutcome::bytes empty, and reads no value from the content store (the result
   // cache still checks that every output is present). Pipelines use this for nodes whose
   // values nobody needs. A computed result always carries its bytes.
   bool load_outputs = true;
@@ -159,6 +147,15 @@ class Workspace {
   // A workspace in memory (MemoryStore, in-memory action cache and lineage), for tests.
   static absl::StatusOr<std::unique_ptr<Workspace>> InMemory(WorkspaceOptions options = {});
 
+  // A workspace over stores the caller provides (a ContentStore of its own, say), and no
+  // directory: results are written before their call returns, file digests are not saved
+  // between processes, and steps get no scratch directory. Begins a Run in `lineage`.
+  // Errors of LineageStore::BeginRun. REQUIRES: none of the three is null.
+  static absl::StatusOr<std::unique_ptr<Workspace>> Create(std::unique_ptr<ContentStore> store,
+                                                           std::unique_ptr<ActionCache> records,
+                                                           std::unique_ptr<LineageStore> lineage,
+                                                           WorkspaceOptions options = {});
+
   // Ends the Run (SUCCEEDED, or FAILED if any step failed) and flushes lineage.
   ~Workspace();
   Workspace(const Workspace&) = delete;
@@ -177,9 +174,12 @@ class Workspace {
   // on a miss (and in force and verify modes). Errors as for Call.
   absl::StatusOr<ActionOutcome> Execute(const ActionRequest& request, const ActionRunner& runner);
 
-  // The action key of a request: digest of step name and version, input signatures and
-  // digests, and the output signature.
-  static Digest ActionKey(const ActionRequest& request);
+  // The action key of a request (mlops/core/action_key.h): the digest of its step name and
+  // version, input signatures and digests, and output signature.
+  static Digest ActionKey(const ActionRequest& request) {
+    return mlops::ActionKey(request.step_name, request.step_version, request.inputs,
+                            request.output_signature);
+  }
 
   // The digest of a file input (content, through the workspace's stat cache).
   absl::StatusOr<Digest> DigestOfFile(const std::string& path) { return files_.File(path); }
@@ -200,54 +200,48 @@ class Workspace {
   LineageStore& lineage() { return *lineage_; }
   CacheMode default_mode() const { return options_.default_mode; }
 
+  // How many calls so far hit, computed, and failed (each count read on its own: while
+  // calls run, the three are not one instant's).
   struct Stats {
     int64_t hits = 0;
     int64_t misses = 0;
     int64_t failures = 0;
   };
-  Stats stats() const;
+  Stats stats() const { return Stats{hits_.load(), misses_.load(), failures_.load()}; }
 
  private:
-  using MemoryEntry = core_internal::CachedResult;
-  struct InFlight;
+  struct Computed;  // a result computed by Compute: its entry and execution id
 
   Workspace(std::string dir, WorkspaceOptions options);
   absl::Status Begin(std::unique_ptr<ContentStore> store, std::unique_ptr<ActionCache> cache,
                      std::unique_ptr<LineageStore> lineage);
 
-  // Cached outputs for `key` (memory tier, then the write-behind queue, then disk), or
-  // NOT_FOUND. Unless `load`, a disk hit reads no value: the entry has the result but no
-  // blobs (and is not remembered).
-  absl::StatusOr<std::shared_ptr<const MemoryEntry>> Lookup(const Digest& key, bool load = true);
-  void Remember(const Digest& key, std::shared_ptr<const MemoryEntry> entry);
-  // Runs the step and stores its result (unless `cached`, in verify mode: then compares).
-  // Sets `*stored` (if not null) to the stored outputs.
-  absl::StatusOr<ActionOutcome> Compute(const ActionRequest& request, const Digest& key,
-                                        const ActionRunner& runner, const MemoryEntry* cached,
-                                        std::shared_ptr<const MemoryEntry>* stored);
-  Execution NewExecution(const ActionRequest& request, const Digest& key) const;
-  void Count(int64_t Stats::*field);
+  // Records a cache hit of `request` that returned `entry` (unless read-only), and its outcome.
+  absl::StatusOr<ActionOutcome> Hit(const ActionRequest& request, const Digest& key,
+                                    const CachedResult& entry);
+  // A miss in normal mode: computes `key` once in this process (calls of it that arrive
+  // meanwhile wait and share the result). `stored_before` is the result cache's
+  // stored_count() before the caller's lookup.
+  absl::StatusOr<ActionOutcome> ComputeOnce(const ActionRequest& request, const Digest& key,
+                                            const ActionRunner& runner, uint64_t stored_before);
+  // Runs the step, records it, and stores its result; in verify mode (`cached` set) stores
+  // only the values, and compares them with `cached`.
+  absl::StatusOr<Computed> Compute(const ActionRequest& request, const Digest& key,
+                                   const ActionRunner& runner, const CachedResult* cached);
 
   const std::string dir_;
   const WorkspaceOptions options_;
   std::unique_ptr<ContentStore> store_;
   std::unique_ptr<ActionCache> action_cache_;
   std::unique_ptr<LineageStore> lineage_;
-  std::unique_ptr<core_internal::StoreWriter> writer_;  // null: results written at once
+  std::unique_ptr<ResultCache> cache_;  // after the stores it uses: destroyed first
+  std::unique_ptr<core_internal::InFlightCalls> in_flight_;
   FileDigester files_;
   int64_t run_id_ = 0;
   std::string host_;
-
-  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
-  mutable std::mutex mu_;
-  std::list<Digest> lru_ ABSL_GUARDED_BY(mu_);  // front: most recent
-  absl::flat_hash_map<Digest, std::pair<std::shared_ptr<const MemoryEntry>,
-                                        std::list<Digest>::iterator>>
-      memory_ ABSL_GUARDED_BY(mu_);
-  int64_t memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<Digest, std::shared_ptr<InFlight>> in_flight_ ABSL_GUARDED_BY(mu_);
-  std::atomic<uint64_t> results_stored_{0};  // computed results stored (then remembered)
-  Stats stats_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> hits_{0};
+  std::atomic<int64_t> misses_{0};
+  std::atomic<int64_t> failures_{0};
 };
 
 }  // namespace mlops

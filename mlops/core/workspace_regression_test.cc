@@ -1,9 +1,5 @@
 // Regression tests, one per bug found while writing the core tests; each failed before its
 // fix. (The bug that was a compile error is pinned by core_compile_regression_test.)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +17,9 @@
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
+#include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/store/action_cache.h"
+#include "mlops/testing/held_store.h"
 
 namespace mlops {
 namespace {
@@ -157,26 +156,27 @@ TEST(WorkspaceRegressionTest, ConcurrentSameKeyNeverComputesTwice) {
   }
 }
 
-// The same race made deterministic (on disk): the second caller's cache lookup is held up
-// inside ActionCache::Get by a FIFO placed at the action record's path in the cache's
-// one-file-per-record layout (still read after a miss in the record database when the
-// cache directory holds a shard directory at open, as an older workspace does), so that
-// its lookup
-// starts while the first call is computing and its in-flight check comes after the first
-// call has finished. (Its read of the FIFO returns no bytes, which the cache treats as a
-// corrupt record, i.e. a miss, exactly as when the record was not there yet.) The second
-// call must then find the first call's result (memory tier or disk) instead of running the
-// function again. Expected 1 computation; actual 2.
+// The same race made deterministic: the second caller's cache lookup is held up inside the
+// content store (a HeldStore whose next lookup runs a hook) until the first call has
+// finished. For its lookup to reach the content store, the test plants a stale record for
+// the key naming a value that is not there: the lookup reads the record, then (in the
+// hook) waits, then misses the value. The first call meanwhile stores its result and ends,
+// so the second call's in-flight check finds nothing in flight. It must then find the first
+// call's result (memory tier or disk) instead of running the function again. Expected 1
+// computation; actual 2.
 TEST(WorkspaceRegressionTest, LookupThatMissedWhileAnotherCallComputedDoesNotRecompute) {
-  const std::string dir = TestDir();
-  fs::create_directories(dir + "/ac/00");  // a workspace with records in files
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir);
+  auto owned_store = std::make_unique<test::HeldStore>();
+  test::HeldStore* store = owned_store.get();
+  absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
+      SqliteLineageStore::Open(":memory:");
+  ASSERT_TRUE(lineage.ok()) << lineage.status();
+  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Create(
+      std::move(owned_store), ActionCache::InMemory(), *std::move(lineage));
   ASSERT_TRUE(ws.ok()) << ws.status();
   std::atomic<int> calls{0};
   std::mutex mu;
   std::condition_variable cv;
-  bool started = false;
-  bool release = false;
+  bool started = false, release = false, in_lookup = false, first_done = false;
   Digest key;
   const auto step = MakeStep("held", 1, [&](Context& ctx, int x) {
     if (calls.fetch_add(1) == 0) {
@@ -190,43 +190,39 @@ TEST(WorkspaceRegressionTest, LookupThatMissedWhileAnotherCallComputedDoesNotRec
   });
   absl::StatusOr<Stored<int>> a_result = absl::UnknownError("not run");
   std::thread a([&] { a_result = (*ws)->Call(step, 5); });
-  std::string hex;
   {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return started; });
-    hex = key.ToHex();
   }
-  // A FIFO at the record's file path, and a second name for it (the cache unlinks what it
-  // read as a corrupt record).
-  const std::string shard = dir + "/ac/" + hex.substr(0, 2);
-  fs::create_directories(shard);
-  const std::string record = shard + "/" + hex;
-  const std::string link = dir + "/fifo";
-  ASSERT_EQ(::mkfifo(record.c_str(), 0644), 0) << record;
-  ASSERT_EQ(::link(record.c_str(), link.c_str()), 0) << link;
+  // The stale record, and the hook the second call's lookup of its value runs.
+  ActionResult stale;
+  OutputRef* out = stale.add_outputs();
+  out->set_name("0");
+  out->set_digest(Digest::Of("a value that was never stored").ToHex());
+  ASSERT_TRUE((*ws)->action_cache().Put(key, stale).ok());
+  store->OnNextLookup([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    in_lookup = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return first_done; });
+  });
 
   absl::StatusOr<Stored<int>> b_result = absl::UnknownError("not run");
   std::thread b([&] { b_result = (*ws)->Call(step, 5); });
-  // Once the second call has the FIFO open for reading, a non-blocking writer can open it;
-  // holding the writer open keeps that call blocked in read().
-  int writer = -1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (writer < 0 && std::chrono::steady_clock::now() < deadline) {
-    writer = ::open(link.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (writer < 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_GE(writer, 0) << "the second call never opened the action record";
-  // Let the first call finish and store its result.
   {
-    std::lock_guard<std::mutex> lock(mu);
-    release = true;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return in_lookup; });
+    release = true;  // let the first call finish and store its result
+    cv.notify_all();
   }
-  cv.notify_all();
   a.join();
   ASSERT_TRUE(a_result.ok()) << a_result.status();
   EXPECT_EQ(**a_result, 15);
-  // Now let the second call's lookup return.
-  ::close(writer);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    first_done = true;  // now let the second call's lookup return
+  }
+  cv.notify_all();
   b.join();
   ASSERT_TRUE(b_result.ok()) << b_result.status();
   EXPECT_EQ(**b_result, 15);

@@ -70,7 +70,9 @@ struct Codec<std::string> {
   static constexpr size_t kMinSize = 8;
   static std::string Name() { return "string"; }
   static std::string Signature() { return codec_internal::Versioned(Name(), kVersion); }
-  static void Write(const std::string& v, Encoder& out) {
+  // Takes any string_view, so that a caller encoding a string it only views (an action key's
+  // step name) need not copy it.
+  static void Write(absl::string_view v, Encoder& out) {
     out.AppendInt<uint64_t>(v.size());
     out.Append(v);
   }
