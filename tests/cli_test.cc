@@ -39,6 +39,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/hash/file_digest.h"
 #include "mlops/testing/files.h"
+#include "mlops/core/workspace_layout.h"
 
 extern char** environ;
 
@@ -460,7 +461,7 @@ TEST_F(CliTest, GcFreesWhatItSaysAndKeepsPins) {
   const std::map<std::string, std::string> lineage_before = lineage_files();
   Result r = MlopsIn(ws, {"pin", model.substr(0, 10), loaded});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string pins_file = test::Slurp(ws + "/pins");
+  const std::string pins_file = test::Slurp(WorkspaceLayout(ws).pins());
   EXPECT_EQ(pins_file, std::min(model, loaded) + "\n" + std::max(model, loaded) + "\n");
   const Struct pins = json({"pins", "--json"});
   ASSERT_EQ(List(Field(pins, "pins")).values_size(), 2);
@@ -498,7 +499,7 @@ TEST_F(CliTest, GcFreesWhatItSaysAndKeepsPins) {
   // Unpinned, the model goes too.
   r = MlopsIn(ws, {"unpin", model.substr(0, 6)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(test::Slurp(ws + "/pins"), loaded + "\n");
+  EXPECT_EQ(test::Slurp(WorkspaceLayout(ws).pins()), loaded + "\n");
   json({"gc", "--max-size", "0", "--json"});
   EXPECT_EQ(total_bytes(), size_of["load"]);
   EXPECT_EQ(lineage_files(), lineage_before);
@@ -747,7 +748,7 @@ TEST_F(CliTest, ReadingCommandsWorkWithoutWritePermission) {
 // One that cannot be looked at is not reported as missing.
 TEST_F(CliTest, ABrokenLineageDbIsNamedAndNotWritten) {
   const std::string ws = test::MakeTempDir("cli_broken_db");
-  const std::string db = ws + "/lineage.db";
+  const std::string db = WorkspaceLayout(ws).lineage_db();
   test::Spit(db, "");
   Result r = MlopsIn(ws, {"runs"});
   EXPECT_EQ(r.exit_code, 1);

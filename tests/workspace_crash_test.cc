@@ -47,6 +47,7 @@
 #include "mlops/store/action_result.pb.h"
 #include "mlops/store/disk_store.h"
 #include "mlops/testing/files.h"
+#include "mlops/core/workspace_layout.h"
 #include "tests/store_test_util.h"
 
 namespace mlops {
@@ -214,15 +215,15 @@ int64_t CheckRecords(const std::string& dir, const Expected& expected,
                      const std::string& when) {
   DiskStoreOptions read_only;
   read_only.read_only = true;
-  absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(dir + "/store", read_only);
+  absl::StatusOr<std::unique_ptr<DiskStore>> store = DiskStore::Open(WorkspaceLayout(dir).store(), read_only);
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return 0;
   absl::StatusOr<std::unique_ptr<ActionCache>> cache =
-      ActionCache::OpenOnDisk(dir + "/ac");
+      ActionCache::OpenOnDisk(WorkspaceLayout(dir).action_cache());
   EXPECT_TRUE(cache.ok()) << cache.status();
   if (!cache.ok()) return 0;
   int64_t records = 0;
-  for (const Digest& key : RecordKeys(dir + "/ac/records.db")) {
+  for (const Digest& key : RecordKeys(WorkspaceLayout(dir).records_db())) {
     const std::string name = key.ToHex();
     ++records;
     auto want = expected.find(key);

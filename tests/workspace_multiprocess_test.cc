@@ -30,6 +30,7 @@
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/lineage_store.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace {
@@ -235,7 +236,7 @@ TEST(WorkspaceMultiprocessTest, FourProcessesShareOneWorkspace) {
   // with its executions of `simulate` (computed or cached, all with the same output) and
   // `seed`.
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> db =
-      SqliteLineageStore::Open(dir + "/lineage.db");
+      SqliteLineageStore::Open(WorkspaceLayout(dir).lineage_db());
   ASSERT_TRUE(db.ok()) << db.status();
   for (int64_t id : run_ids) {
     absl::StatusOr<mlops::Run> run = (*db)->GetRun(id);

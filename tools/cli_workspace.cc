@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "mlops/base/file_io.h"
 #include "tools/ids.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace cli {
@@ -57,7 +58,7 @@ absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::stri
     return absl::FailedPreconditionError(
         absl::StrCat(dir, " is not a directory, so not an mlops workspace"));
   }
-  const std::string db = dir + "/lineage.db";
+  const std::string db = WorkspaceLayout(dir).lineage_db();
   if (::stat(db.c_str(), &st) != 0) {
     if (errno == ENOENT) {
       return absl::NotFoundError(
@@ -99,7 +100,7 @@ absl::StatusOr<DiskStore*> CliWorkspace::store() {
   if (store_ == nullptr) {
     DiskStoreOptions options;
     options.read_only = access_ == Access::kRead;
-    absl::StatusOr<std::unique_ptr<DiskStore>> s = DiskStore::Open(dir_ + "/store", options);
+    absl::StatusOr<std::unique_ptr<DiskStore>> s = DiskStore::Open(WorkspaceLayout(dir_).store(), options);
     if (!s.ok()) return s.status();
     store_ = *std::move(s);
   }

@@ -36,6 +36,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/store/disk_store.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace cli {
@@ -70,7 +71,7 @@ class CliWorkspace {
   // The pinned digests: empty if there is no pin list. Errors of ParsePins and ReadFile.
   absl::StatusOr<absl::btree_set<Digest>> LoadPins();
   absl::Status SavePins(const absl::btree_set<Digest>& pins);
-  std::string pins_path() const { return dir_ + "/pins"; }
+  std::string pins_path() const { return WorkspaceLayout(dir_).pins(); }
 
   // The one digest starting with `prefix` among lineage artifacts and stored values.
   // Errors as ResolveDigestPrefix (tools/ids.h), with the workspace named.

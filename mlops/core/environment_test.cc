@@ -12,6 +12,7 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace {
@@ -77,7 +78,7 @@ TEST(EnvironmentTest, RunRecordsTheEnvironmentAndSourceRevision) {
   ::unsetenv("MLOPS_SOURCE_REVISION");
   // Still there after the run ended, read back from the database.
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> db =
-      SqliteLineageStore::Open(dir + "/lineage.db");
+      SqliteLineageStore::Open(WorkspaceLayout(dir).lineage_db());
   ASSERT_TRUE(db.ok()) << db.status();
   absl::StatusOr<mlops::Run> run = (*db)->GetRun(id);
   ASSERT_TRUE(run.ok()) << run.status();

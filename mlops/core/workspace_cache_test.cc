@@ -21,6 +21,7 @@
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace {
@@ -635,7 +636,7 @@ TEST(WorkspaceCacheTest, CorruptActionRecordIsAMiss) {
   }
   // Garble the key's record in <dir>/ac/records.db.
   {
-    const std::string db_path = dir + "/ac/records.db";
+    const std::string db_path = WorkspaceLayout(dir).records_db();
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK) << db_path;
     sqlite3_stmt* q = nullptr;

@@ -18,6 +18,7 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace {
@@ -58,7 +59,7 @@ bool Contains(absl::string_view haystack, absl::string_view needle) {
 // The Run record after the Workspace is gone, from a fresh connection to its database.
 absl::StatusOr<mlops::Run> RunAfterClose(const std::string& dir, int64_t id) {
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> db =
-      SqliteLineageStore::Open(dir + "/lineage.db");
+      SqliteLineageStore::Open(WorkspaceLayout(dir).lineage_db());
   if (!db.ok()) return db.status();
   return (*db)->GetRun(id);
 }
@@ -211,7 +212,7 @@ TEST(WorkspaceFailureTest, RunEndsFailedIfAnyCallFailed) {
   EXPECT_GE(r->end_time().seconds(), r->start_time().seconds());
   // The executions are all there, committed.
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> db =
-      SqliteLineageStore::Open(dir + "/lineage.db");
+      SqliteLineageStore::Open(WorkspaceLayout(dir).lineage_db());
   ASSERT_TRUE(db.ok()) << db.status();
   absl::StatusOr<std::vector<Execution>> execs = (*db)->ExecutionsOfRun(run);
   ASSERT_TRUE(execs.ok()) << execs.status();

@@ -19,6 +19,7 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace {
@@ -149,8 +150,8 @@ TEST(WorkspaceModeTest, ReadOnlyMissIsNotFoundAndWritesNothing) {
   ASSERT_TRUE(ws->Flush().ok());
   const int64_t entries = StoreEntries(*ws);
   const size_t executions = Executions(*ws).size();
-  const auto files = FilesUnder(dir + "/store");
-  const auto records = FilesUnder(dir + "/ac");
+  const auto files = FilesUnder(WorkspaceLayout(dir).store());
+  const auto records = FilesUnder(WorkspaceLayout(dir).action_cache());
 
   absl::StatusOr<Stored<int64_t>> miss = ws->Call(kReadOnly, square, 3);
   EXPECT_EQ(miss.status().code(), absl::StatusCode::kNotFound) << miss.status();
@@ -158,8 +159,8 @@ TEST(WorkspaceModeTest, ReadOnlyMissIsNotFoundAndWritesNothing) {
   EXPECT_EQ(calls.load(), 1);
   EXPECT_EQ(StoreEntries(*ws), entries);
   EXPECT_EQ(Executions(*ws).size(), executions);
-  EXPECT_EQ(FilesUnder(dir + "/store"), files);
-  EXPECT_EQ(FilesUnder(dir + "/ac"), records);
+  EXPECT_EQ(FilesUnder(WorkspaceLayout(dir).store()), files);
+  EXPECT_EQ(FilesUnder(WorkspaceLayout(dir).action_cache()), records);
   EXPECT_EQ(ws->stats().failures, 0);
 
   // Still a miss afterwards: the read-only call cached nothing.
@@ -284,7 +285,7 @@ TEST(WorkspaceModeTest, VerifyNondeterministicStepIsAbortedAndRecorded) {
   }
   // The record survives, and the run that found the nondeterminism ended FAILED.
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> db =
-      SqliteLineageStore::Open(dir + "/lineage.db");
+      SqliteLineageStore::Open(WorkspaceLayout(dir).lineage_db());
   ASSERT_TRUE(db.ok()) << db.status();
   absl::StatusOr<Execution> e = (*db)->GetExecution(failed_execution);
   ASSERT_TRUE(e.ok()) << e.status();
