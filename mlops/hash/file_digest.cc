@@ -144,7 +144,7 @@ absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return StatError(errno, "stat", path);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       const Entry& e = it->second;
@@ -159,7 +159,7 @@ absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
   absl::StatusOr<FileRead> read = ReadAndHash(path);
   if (!read.ok()) return read.status();
   const int64_t changed_ns = std::max(Nanos(read->st.st_mtim), Nanos(read->st.st_ctim));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   ++stats_.files_read;
   stats_.bytes_read += read->bytes;
   if (changed_ns < start_ns - kRacyWindowNs) {
@@ -249,7 +249,7 @@ absl::StatusOr<Digest> FileDigester::Directory(const std::string& path) {
 absl::Status FileDigester::Save(const std::string& path) const {
   std::string out(kCacheMagic, sizeof(kCacheMagic));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     AppendU64(&out, entries_.size());
     for (const auto& [key, e] : entries_) {
       AppendU64(&out, key.size());
@@ -310,18 +310,18 @@ absl::Status FileDigester::Load(const std::string& path) {
                                    digest};
   }
   if (!in.empty()) return corrupt("trailing bytes");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (auto& [key, e] : loaded) entries_.insert_or_assign(key, e);
   return absl::OkStatus();
 }
 
 FileDigester::Stats FileDigester::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return stats_;
 }
 
 size_t FileDigester::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return entries_.size();
 }
 

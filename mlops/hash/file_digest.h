@@ -28,11 +28,11 @@
 #define MLOPS_HASH_FILE_DIGEST_H_
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "mlops/base/mutex.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "mlops/hash/digest.h"
@@ -91,9 +91,7 @@ class FileDigester {
     Digest digest;
   };
 
-  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, which
-  // then cannot see absl::Mutex synchronize; std::mutex is inlined into our own code.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
 };

@@ -33,7 +33,7 @@ class MemoryBlobWriter : public BlobWriter {
 
 absl::StatusOr<Digest> MemoryStore::Put(absl::string_view bytes) {
   const Digest digest = Digest::Of(bytes);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Entry& e = entries_[digest];
   if (e.bytes == nullptr || e.bytes->size() != bytes.size()) {  // as DiskStore: by size
     e.bytes = std::make_shared<const std::string>(bytes);
@@ -49,7 +49,7 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> MemoryStore::NewWriter() {
 absl::StatusOr<Blob> MemoryStore::Get(const Digest& digest) {
   std::shared_ptr<const std::string> bytes;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(digest);
     if (it == entries_.end()) {
       return absl::NotFoundError(absl::StrCat("no value ", digest.ToHex(), " in memory store"));
@@ -59,7 +59,7 @@ absl::StatusOr<Blob> MemoryStore::Get(const Digest& digest) {
   }
   const Digest actual = Digest::Of(*bytes);
   if (actual != digest) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = entries_.find(digest);
     if (it != entries_.end() && it->second.bytes == bytes) entries_.erase(it);
     return absl::DataLossError(absl::StrCat("stored value ", digest.ToHex(),
@@ -70,18 +70,18 @@ absl::StatusOr<Blob> MemoryStore::Get(const Digest& digest) {
 }
 
 absl::StatusOr<bool> MemoryStore::Contains(const Digest& digest) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return entries_.contains(digest);
 }
 
 absl::Status MemoryStore::Delete(const Digest& digest) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   entries_.erase(digest);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<StoreEntry>> MemoryStore::List() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<StoreEntry> out;
   out.reserve(entries_.size());
   for (const auto& [digest, e] : entries_) {
@@ -91,7 +91,7 @@ absl::StatusOr<std::vector<StoreEntry>> MemoryStore::List() {
 }
 
 absl::StatusOr<StoreStats> MemoryStore::Stats() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   StoreStats stats;
   for (const auto& [digest, e] : entries_) {
     ++stats.entries;
@@ -101,7 +101,7 @@ absl::StatusOr<StoreStats> MemoryStore::Stats() {
 }
 
 absl::Status MemoryStore::CorruptForTesting(const Digest& digest, std::string bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(digest);
   if (it == entries_.end()) return absl::NotFoundError("no such value");
   it->second.bytes = std::make_shared<const std::string>(std::move(bytes));

@@ -13,11 +13,11 @@
 #define MLOPS_STORE_MEMORY_STORE_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "mlops/base/mutex.h"
 #include "absl/time/clock.h"
 #include "mlops/store/content_store.h"
 
@@ -47,9 +47,7 @@ class MemoryStore : public ContentStore {
     absl::Time last_access;
   };
 
-  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer, which
-  // then cannot see absl::Mutex synchronize; std::mutex is inlined into our own code.
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<Digest, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -4,12 +4,13 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "mlops/base/mutex.h"
 #include "mlops/pipeline/internal/scheduler.h"
 
 namespace mlops {
@@ -86,12 +87,12 @@ class PipelineRun {
         result.outcome = NodeOutcome::kRan;
         result.recomputed = true;
       } else {
-        std::lock_guard<std::mutex> lock(st.mu);
+        MutexLock lock(&st.mu);
         st.values = std::move(loaded);
       }
     }
     if (!job.computed.empty() && (st.target || st.consumers.load() > 0)) {
-      std::lock_guard<std::mutex> lock(st.mu);
+      MutexLock lock(&st.mu);
       st.values = std::move(job.computed);
     }
     Release(node);
@@ -119,7 +120,9 @@ class PipelineRun {
     out.values.resize(in_.needed.size());
     for (size_t s = 0; s < in_.needed.size(); ++s) {
       out.results.push_back(std::move(states_[s].result));
-      if (states_[s].target) out.values[s] = std::move(states_[s].values);
+      if (!states_[s].target) continue;
+      MutexLock lock(&states_[s].mu);  // every task has finished: for the analysis
+      out.values[s] = std::move(states_[s].values);
     }
     return out;
   }
@@ -128,8 +131,8 @@ class PipelineRun {
   struct State {
     // Written by the node's task; later (under mu) only by a recomputation in Input.
     NodeResult result;
-    std::mutex mu;
-    std::vector<Value> values;  // guarded by mu: computed or loaded values, or empty
+    Mutex mu;
+    std::vector<Value> values ABSL_GUARDED_BY(mu);  // computed or loaded values, or empty
     bool target = false;
     std::atomic<int> consumers{0};  // needed dependents that have not finished
   };
@@ -217,7 +220,7 @@ class PipelineRun {
   // through the cache (recording nothing), else recomputed (its own inputs likewise).
   absl::StatusOr<Value> Input(int node, int output) {
     State& st = states_[Slot(node)];
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(&st.mu);
     const size_t k = static_cast<size_t>(output);
     if (k < st.values.size()) return st.values[k];
     ActionRequest req;
@@ -274,7 +277,7 @@ class PipelineRun {
     for (int u : nodes_[static_cast<size_t>(node)].upstream) {
       State& up = states_[Slot(u)];
       if (up.consumers.fetch_sub(1) == 1 && !up.target) {
-        std::lock_guard<std::mutex> lock(up.mu);
+        MutexLock lock(&up.mu);
         up.values.clear();
       }
     }

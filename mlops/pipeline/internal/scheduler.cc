@@ -1,9 +1,10 @@
 #include "mlops/pipeline/internal/scheduler.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "mlops/base/mutex.h"
 
 namespace mlops {
 namespace pipeline_internal {
@@ -34,9 +35,9 @@ class Scheduler {
   }
 
   void Work() {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (;;) {
-      ready_cv_.wait(lock, [&] { return !ready_.empty() || remaining_ == 0; });
+      while (ready_.empty() && remaining_ != 0) ready_cv_.Wait(&mu_);
       if (remaining_ == 0) break;
       const int t = ready_.back();
       ready_.pop_back();
@@ -45,9 +46,9 @@ class Scheduler {
         continue;
       }
       ++running_;
-      lock.unlock();
+      lock.Unlock();
       const TaskResult result = cb_.run(t);
-      lock.lock();
+      lock.Lock();
       --running_;
       if (result == TaskResult::kHit) ++hits_;
       if (result == TaskResult::kFailed && fail_fast_ && !stopped_) {
@@ -57,15 +58,15 @@ class Scheduler {
       Finish(t, result == TaskResult::kFailed ? t : -1, false);
       if (cb_.progress) {
         const int64_t done = n_ - remaining_, running = running_, hits = hits_;
-        lock.unlock();
+        lock.Unlock();
         {
-          std::lock_guard<std::mutex> progress_lock(progress_mu_);
+          MutexLock progress_lock(&progress_mu_);
           if (done >= reported_) {  // a late snapshot never moves the display backwards
             reported_ = done;
             cb_.progress(done, n_, running, hits);
           }
         }
-        lock.lock();
+        lock.Lock();
       }
     }
   }
@@ -73,8 +74,8 @@ class Scheduler {
  private:
   // Marks task t finished (root: -1 if it succeeded, else the failed task it stands for)
   // and releases or skips its dependents. Iterative, so long chains of skips do not
-  // recurse. REQUIRES: mu_ held.
-  void Finish(int t, int root, bool cancelled) {
+  // recurse.
+  void Finish(int t, int root, bool cancelled) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (root >= 0 && t != root) cb_.skip(t, root, cancelled);
     std::vector<Skipped>& stack = finish_stack_;
     stack.clear();
@@ -94,11 +95,11 @@ class Scheduler {
           stack.push_back(blocked_by_[u]);
         } else {
           ready_.push_back(u);
-          ready_cv_.notify_one();
+          ready_cv_.Signal();
         }
       }
     }
-    if (remaining_ == 0) ready_cv_.notify_all();
+    if (remaining_ == 0) ready_cv_.SignalAll();
   }
 
   // A finished task, and the failed task it stands for (-1: none) and whether fail-fast
@@ -115,20 +116,20 @@ class Scheduler {
   std::vector<int> user_begin_;
   std::vector<int> users_;
 
-  std::mutex mu_;
-  std::condition_variable ready_cv_;
-  std::vector<int> ready_;             // guarded by mu_
-  std::vector<int> pending_;           // guarded by mu_: unfinished dependencies per task
-  std::vector<Skipped> blocked_by_;    // guarded by mu_: why a task cannot run (root -1: it can)
-  std::vector<Skipped> finish_stack_;  // guarded by mu_
-  int64_t remaining_ = 0;              // guarded by mu_
-  int64_t running_ = 0;                // guarded by mu_
-  int64_t hits_ = 0;                   // guarded by mu_
-  bool stopped_ = false;               // guarded by mu_
-  int stop_root_ = -1;                 // guarded by mu_
+  Mutex mu_;
+  CondVar ready_cv_;
+  std::vector<int> ready_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> pending_ ABSL_GUARDED_BY(mu_);  // unfinished dependencies per task
+  std::vector<Skipped> blocked_by_ ABSL_GUARDED_BY(mu_);  // why a task cannot run (root -1: it can)
+  std::vector<Skipped> finish_stack_ ABSL_GUARDED_BY(mu_);
+  int64_t remaining_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  int stop_root_ ABSL_GUARDED_BY(mu_) = -1;
 
-  std::mutex progress_mu_;
-  int64_t reported_ = 0;  // guarded by progress_mu_
+  Mutex progress_mu_;  // never held with mu_
+  int64_t reported_ ABSL_GUARDED_BY(progress_mu_) = 0;
 };
 
 }  // namespace

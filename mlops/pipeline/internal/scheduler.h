@@ -1,8 +1,7 @@
 // Internal: runs the tasks of a DAG on a small pool of threads, each task once all its
 // dependencies have finished. Include mlops/pipeline/pipeline.h instead.
 //
-// The pool is plain std::thread + std::mutex + std::condition_variable (Debian's Abseil is
-// not built with ThreadSanitizer, which then cannot see absl::Mutex synchronize). Ready
+// The pool is plain std::thread with mlops::Mutex and CondVar (mlops/base/mutex.h). Ready
 // tasks are kept in one vector under one mutex; a task costs a lock, a push and a pop, no
 // allocation.
 #ifndef MLOPS_PIPELINE_INTERNAL_SCHEDULER_H_
