@@ -188,9 +188,10 @@ bool Same(const T& a, const T& b) {
 }
 bool Same(const TestMessage& a, const TestMessage& b);
 
-// Decode(Encode(v)) == v, the re-encoding is identical, and Hash == Digest::Of(Encode).
-template <typename T>
-void ExpectRoundTrip(const T& v) {
+// Hash(v) == Digest::Of(Encode(v)) (also with the size), Encode(v) decodes, `check(decoded,
+// bytes)` holds, the re-encoding is identical, and the decoded value hashes alike.
+template <typename T, typename Check>
+void CheckRoundTrip(const T& v, Check check) {
   const std::string bytes = Encode(v);
   EXPECT_EQ(Hash(v), Digest::Of(bytes));
   size_t size = 12345;
@@ -198,23 +199,23 @@ void ExpectRoundTrip(const T& v) {
   EXPECT_EQ(size, bytes.size());
   absl::StatusOr<T> back = DecodeExact<T>(bytes);
   ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(Same(*back, v)) << CodecName<T>() << " " << Hex(bytes.substr(0, 256));
+  check(*back, bytes);
   EXPECT_TRUE(Encode(*back) == bytes) << CodecName<T>();
   EXPECT_EQ(Hash(*back), Digest::Of(bytes));
+}
+
+// Decode(Encode(v)) == v, the re-encoding is identical, and Hash == Digest::Of(Encode).
+template <typename T>
+void ExpectRoundTrip(const T& v) {
+  CheckRoundTrip(v, [&v](const T& back, const std::string& bytes) {
+    EXPECT_TRUE(Same(back, v)) << CodecName<T>() << " " << Hex(bytes.substr(0, 256));
+  });
 }
 
 // For values containing NaNs (not equal to themselves): the bytes round-trip.
 template <typename T>
 void ExpectBytesRoundTrip(const T& v) {
-  const std::string bytes = Encode(v);
-  EXPECT_EQ(Hash(v), Digest::Of(bytes));
-  size_t size = 12345;
-  EXPECT_EQ(Hash(v, &size), Digest::Of(bytes));
-  EXPECT_EQ(size, bytes.size());
-  absl::StatusOr<T> back = DecodeExact<T>(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(Encode(*back) == bytes) << CodecName<T>();
-  EXPECT_EQ(Hash(*back), Digest::Of(bytes));
+  CheckRoundTrip(v, [](const T&, const std::string&) {});
 }
 
 // ---------------------------------------------------------------------------------------
