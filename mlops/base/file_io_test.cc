@@ -2,18 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <functional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,109 +15,28 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mlops/testing/bytes.h"
+#include "mlops/testing/check_sys.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/unprivileged.h"
 
 namespace mlops {
 namespace {
 
-using ::mlops::test::FreshDir;
 using ::mlops::test::ListDir;
+using ::mlops::test::Pattern;
+using ::mlops::test::RunWithoutDacOverride;
 using ::mlops::test::Slurp;
 using ::mlops::test::Spit;
+using ::mlops::test::Unprivileged;
 using ::testing::HasSubstr;
-
-// Aborts the test binary when a system call used to *set up* a test fails; such a failure is
-// an environment problem, not a finding about the code under test.
-#define CHECK_SYS(expr)                                                         \
-  do {                                                                          \
-    if (!(expr)) {                                                              \
-      std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, \
-                   std::strerror(errno));                                       \
-      std::abort();                                                             \
-    }                                                                           \
-  } while (0)
-
-// Deterministic, non-repeating-looking bytes (a 64-bit LCG), so that misplaced or dropped
-// chunks change the content.
-std::string Pattern(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    s[i] = static_cast<char>(x >> 56);
-  }
-  return s;
-}
 
 bool IsOpenFd(int fd) { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
 
-// Outcome of running code on a thread without the capabilities that let root ignore file
-// permissions.
-struct Unprivileged {
-  bool denied = false;  // a mode-000 probe file really could not be opened
-  std::string why;      // when !denied: the reason
-};
-
-// Runs `fn` on a fresh thread whose effective capability set lacks CAP_DAC_OVERRIDE and
-// CAP_DAC_READ_SEARCH (capabilities are per thread for the raw capset system call, so the
-// rest of the process keeps them). Before calling `fn` it checks that a mode-000 file in
-// `dir` really cannot be opened; if it can (e.g. the capability cannot be dropped), `fn` is
-// not run and `denied` is false. For a non-root user the drop is a no-op and the check simply
-// confirms that permissions apply.
-Unprivileged RunWithoutDacOverride(const std::string& dir, const std::function<void()>& fn) {
-  const std::string probe = dir + "/permission_probe";
-  Spit(probe, "x");
-  CHECK_SYS(::chmod(probe.c_str(), 0) == 0);
-  Unprivileged out;
-  std::thread t([&] {
-    __user_cap_header_struct header;
-    header.version = _LINUX_CAPABILITY_VERSION_3;
-    header.pid = 0;
-    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-    std::memset(data, 0, sizeof(data));
-    if (::syscall(SYS_capget, &header, data) != 0) {
-      out.why = absl::StrCat("capget failed: ", std::strerror(errno));
-      return;
-    }
-    for (int cap : {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH}) {
-      data[CAP_TO_INDEX(cap)].effective &= ~CAP_TO_MASK(cap);
-    }
-    if (::syscall(SYS_capset, &header, data) != 0) {
-      out.why = absl::StrCat("capset failed: ", std::strerror(errno));
-      return;
-    }
-    const int fd = ::open(probe.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::close(fd);
-      out.why = "a mode-000 file can still be opened (euid " + std::to_string(::geteuid()) +
-                "); permission denial cannot be produced here";
-      return;
-    }
-    out.denied = true;
-    fn();
-  });
-  t.join();
-  ::unlink(probe.c_str());
-  return out;
-}
-
-class FileIoTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = FreshDir();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-
-  std::string dir_;
-};
+// A fresh directory for each test, removed after it.
+class FileIoTest : public test::TempDirTest {};
 
 // ---------------------------------------------------------------------------------------
 // PosixError

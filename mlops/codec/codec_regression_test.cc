@@ -28,32 +28,22 @@
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "mlops/codec/codec.h"
+#include "mlops/codec/codec_testing.h"
 #include "mlops/hash/digest.h"
 
 namespace mlops {
 namespace {
+
+using ::mlops::test::CountingAllocator;
+using ::mlops::test::g_largest_allocation;
+using ::mlops::test::Hex;
+using ::mlops::test::U64;
 
 #ifdef MLOPS_SANITIZED
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
-
-std::string Hex(absl::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 0xf];
-  }
-  return out;
-}
-
-std::string U64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * i));
-  return out;
-}
 
 // Runs `body` and exits with 0 if it recorded no failure. UBSan (-fno-sanitize-recover)
 // aborts the process on undefined behaviour instead.
@@ -243,23 +233,6 @@ void ExpectDerivedNotSliced() {
 TEST(CodecRegressionTest, DerivedStructWithoutDeclarationSilentlyUsesBaseCodec) {
   ExpectDerivedNotSliced<Derived>();
 }
-
-// Allocations through this allocator are recorded.
-size_t g_largest_allocation = 0;
-template <typename T>
-struct CountingAllocator {
-  using value_type = T;
-  CountingAllocator() = default;
-  template <typename U>
-  CountingAllocator(const CountingAllocator<U>&) {}  // NOLINT
-  T* allocate(size_t n) {
-    g_largest_allocation = std::max(g_largest_allocation, n * sizeof(T));
-    return std::allocator<T>().allocate(n);
-  }
-  void deallocate(T* p, size_t n) { std::allocator<T>().deallocate(p, n); }
-  friend bool operator==(const CountingAllocator&, const CountingAllocator&) { return true; }
-  friend bool operator!=(const CountingAllocator&, const CountingAllocator&) { return false; }
-};
 
 // Was: codec.h promised Decode "never allocates more than a small multiple of
 // bytes.size()", but an element can take far more memory than its encoding (an empty

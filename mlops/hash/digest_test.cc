@@ -8,15 +8,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "mlops/testing/bytes.h"
 
 namespace mlops {
 namespace {
 
-std::string Pattern(size_t n) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i % 251);
-  return s;
-}
+using ::mlops::test::Mod251;
 
 // Expected values printed by `xxh128sum` (Debian's xxhash 0.8.1), independent of this code.
 TEST(DigestTest, KnownAnswersMatchXxh128sum) {
@@ -28,7 +25,7 @@ TEST(DigestTest, KnownAnswersMatchXxh128sum) {
             "ddd650205ca3e7fa24a1cc2e3a8a7651");
   EXPECT_EQ(Digest::Of(std::string(1000000, '\0')).ToHex(),
             "ef233fc372a159319d648391f361d99a");
-  EXPECT_EQ(Digest::Of(Pattern(5000)).ToHex(), "b92ec02c39d33ce7b418500fc42320ee");
+  EXPECT_EQ(Digest::Of(Mod251(5000)).ToHex(), "b92ec02c39d33ce7b418500fc42320ee");
 }
 
 TEST(DigestTest, HexRoundTrip) {
@@ -102,7 +99,7 @@ TEST(DigestTest, WorksAsHashMapKeyAndPrints) {
 }
 
 TEST(HasherTest, AnySplitGivesTheOneShotDigest) {
-  const std::string data = Pattern(3 * 1024 * 1024 + 17);
+  const std::string data = Mod251(3 * 1024 * 1024 + 17);
   const Digest whole = Digest::Of(data);
   std::mt19937 rng(42);
   for (int trial = 0; trial < 50; ++trial) {
@@ -120,7 +117,7 @@ TEST(HasherTest, AnySplitGivesTheOneShotDigest) {
 }
 
 TEST(HasherTest, EveryPrefixLengthMatches) {
-  const std::string data = Pattern(2100);
+  const std::string data = Mod251(2100);
   for (size_t n = 0; n <= data.size(); ++n) {
     Hasher h;
     h.Update(data.substr(0, n / 2));

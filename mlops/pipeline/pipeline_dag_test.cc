@@ -15,6 +15,7 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/pipeline/pipeline.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
@@ -77,7 +78,8 @@ void RunRandomDag(uint32_t seed, int parallelism) {
       default: handles.push_back(p.Add(name, kNode3, id, h(0), h(1), h(2))); break;
     }
   }
-  auto ws = *Workspace::InMemory();
+  auto ws = test::InMemoryWorkspace();
+  ASSERT_NE(ws, nullptr);
   RunOptions options;
   options.parallelism = parallelism;
   absl::StatusOr<RunResult> r = p.RunAll(*ws, options);

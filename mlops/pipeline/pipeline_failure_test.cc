@@ -13,9 +13,13 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/pipeline/pipeline.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
+
+using ::mlops::test::Executions;
+using ::mlops::test::InMemoryWorkspace;
 
 const auto kConst = MakeStep("const", 1, [](int x) { return x; });
 const auto kInc = MakeStep("inc", 1, [](int x) { return x + 1; });
@@ -28,22 +32,17 @@ const auto kAdd = MakeStep("add", 1, [](int a, int b) { return a + b; });
 
 std::set<std::string> StepsWithStatus(Workspace& ws, Execution::Status status) {
   std::set<std::string> out;
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  if (!execs.ok()) return out;
-  for (const Execution& e : *execs) {
+  for (const Execution& e : Executions(ws)) {
     if (e.status() == status) out.insert(e.step_name() + ":" + e.inputs(0).digest().substr(0, 6));
   }
   return out;
 }
 
-size_t ExecutionCount(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  return execs.ok() ? execs->size() : 0;
-}
+size_t ExecutionCount(Workspace& ws) { return Executions(ws).size(); }
 
 TEST(PipelineFailureTest, KeepGoingFinishesIndependentBranches) {
-  auto ws = *Workspace::InMemory();
+  auto ws = InMemoryWorkspace();
+  ASSERT_NE(ws, nullptr);
   Pipeline p("failing");
   auto a = p.Add("a", kConst, 1);
   auto bad = p.Add("bad", kFail, a);
@@ -99,7 +98,8 @@ TEST(PipelineFailureTest, KeepGoingFinishesIndependentBranches) {
 }
 
 TEST(PipelineFailureTest, FailFastStartsNothingAfterAFailure) {
-  auto ws = *Workspace::InMemory();
+  auto ws = InMemoryWorkspace();
+  ASSERT_NE(ws, nullptr);
   Pipeline p("fail_fast");
   auto bad = p.Add("bad", kThrow, 5);  // node 0: the first to start with one thread
   auto after_bad = p.Add("after_bad", kInc, bad);
@@ -132,7 +132,8 @@ TEST(PipelineFailureTest, FailFastStartsNothingAfterAFailure) {
 }
 
 TEST(PipelineFailureTest, UnreadableInputFileFailsTheNodeBeforeItRuns) {
-  auto ws = *Workspace::InMemory();
+  auto ws = InMemoryWorkspace();
+  ASSERT_NE(ws, nullptr);
   const auto size =
       MakeStep("size", 1, [](const File& f) { return static_cast<int>(f.path().size()); });
   Pipeline p("files");
@@ -150,7 +151,8 @@ TEST(PipelineFailureTest, UnreadableInputFileFailsTheNodeBeforeItRuns) {
 }
 
 TEST(PipelineFailureTest, ManyFailuresInParallelEachNamed) {
-  auto ws = *Workspace::InMemory();
+  auto ws = InMemoryWorkspace();
+  ASSERT_NE(ws, nullptr);
   Pipeline p("many");
   std::vector<NodeRef> targets;
   for (int i = 0; i < 50; ++i) {

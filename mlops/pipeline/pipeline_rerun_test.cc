@@ -19,6 +19,7 @@
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/pipeline/pipeline.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 // A value whose codec counts how often values are encoded or hashed (Write) and decoded.
 struct Counted {
@@ -47,26 +48,23 @@ struct Codec<Counted> {
 
 namespace {
 
-std::unique_ptr<Workspace> Open(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir);
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
+using ::mlops::test::Executions;
+using ::mlops::test::OpenWorkspace;
+using ::mlops::test::ValuePath;
 
 // The names of the nodes of `r` whose lineage execution (in the workspace's Run) has
 // `status`; also checks that the Run holds no execution that is not a node's.
 std::set<std::string> NodesWithStatus(Workspace& ws, const RunResult& r, Execution::Status status) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
+  const std::vector<Execution> execs = Executions(ws);
   std::map<int64_t, std::string> node_of;
   for (const NodeResult& n : r.nodes()) node_of[n.execution_id] = n.name;
   std::set<std::string> out;
-  for (const Execution& e : *execs) {
+  for (const Execution& e : execs) {
     auto it = node_of.find(e.id());
     EXPECT_NE(it, node_of.end()) << "an execution of no node: " << e.step_name();
     if (it != node_of.end() && e.status() == status) out.insert(it->second);
   }
-  EXPECT_EQ(execs->size(), r.nodes().size());
+  EXPECT_EQ(execs.size(), r.nodes().size());
   return out;
 }
 
@@ -129,7 +127,7 @@ struct Ran {
 Ran RunOnce(const std::string& dir, const Config& c) {
   Ran out;
   auto b = Build(dir, c);
-  auto ws = Open(dir);
+  auto ws = OpenWorkspace(dir);
   if (ws == nullptr) return out;
   absl::StatusOr<RunResult> r = b->p.Run(*ws, {b->total});
   EXPECT_TRUE(r.ok()) << r.status();
@@ -204,12 +202,12 @@ TEST(PipelineRerunTest, FullyCachedRunDecodesOnlyTargetsAndHashesNothing) {
   auto d = p.Add("d", dec, a);
   auto e = p.Add("e", both, c, d);
   {
-    auto ws = Open(dir);
+    auto ws = OpenWorkspace(dir);
     absl::StatusOr<RunResult> r = p.Run(*ws, {e});
     ASSERT_TRUE(r.ok() && r->status().ok());
     EXPECT_EQ(r->ran(), 5);
   }
-  auto ws = Open(dir);
+  auto ws = OpenWorkspace(dir);
   counted_writes = 0;
   counted_reads = 0;
   absl::StatusOr<RunResult> r = p.Run(*ws, {e});
@@ -218,11 +216,6 @@ TEST(PipelineRerunTest, FullyCachedRunDecodesOnlyTargetsAndHashesNothing) {
   EXPECT_EQ(counted_reads.load(), 1);   // the target only
   EXPECT_EQ(counted_writes.load(), 0);  // no value encoded or hashed
   EXPECT_EQ((*r->Get(e))->v, 300);
-}
-
-std::string BlobPath(const std::string& dir, const Digest& d) {
-  const std::string hex = d.ToHex();
-  return dir + "/store/cas/" + hex.substr(0, 2) + "/" + hex;
 }
 
 void Overwrite(const std::string& path, const std::string& bytes) {
@@ -239,25 +232,25 @@ TEST(PipelineRerunTest, UnreadableValuesAreRecomputedNeverReturned) {
   std::map<std::string, Digest> digest;
   {
     auto b = Build(dir, c);
-    auto ws = Open(dir);
+    auto ws = OpenWorkspace(dir);
     absl::StatusOr<RunResult> r = b->p.Run(*ws, {b->total});
     ASSERT_TRUE(r.ok() && r->status().ok());
     for (const NodeResult& n : r->nodes()) digest[n.name] = n.digests[0];
   }
 
   // The target's value is gone: the target runs again (its inputs are read, not rerun).
-  ASSERT_TRUE(std::filesystem::remove(BlobPath(dir, digest["total"])));
+  ASSERT_TRUE(std::filesystem::remove(ValuePath(dir, digest["total"])));
   Ran gone = RunOnce(dir, c);
   EXPECT_EQ(gone.ran, (Names{"total"}));
   EXPECT_EQ(gone.total, 45 * 2 + 45 * 3);
 
   // An upstream value is corrupt (still present, so its node hits digest-only) and a node
   // that needs it must run: the value is recomputed, not used.
-  Overwrite(BlobPath(dir, digest["range"]), std::string(81, 'x'));
+  Overwrite(ValuePath(dir, digest["range"]), std::string(81, 'x'));
   c.left_k = 6;
   {
     auto b = Build(dir, c);
-    auto ws = Open(dir);
+    auto ws = OpenWorkspace(dir);
     absl::StatusOr<RunResult> r = b->p.Run(*ws, {b->total});
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_TRUE(r->status().ok()) << r->status();
@@ -272,12 +265,12 @@ TEST(PipelineRerunTest, UnreadableValuesAreRecomputedNeverReturned) {
     ASSERT_TRUE(exec.ok());
     EXPECT_EQ(exec->status(), Execution::SUCCEEDED);
   }
-  EXPECT_EQ(test::Slurp(BlobPath(dir, digest["range"])),
+  EXPECT_EQ(test::Slurp(ValuePath(dir, digest["range"])),
             Encode(std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 
   // An upstream value is missing: its node misses and runs again; what depends on it hits
   // (the same value, the same keys).
-  ASSERT_TRUE(std::filesystem::remove(BlobPath(dir, digest["widen"])));
+  ASSERT_TRUE(std::filesystem::remove(ValuePath(dir, digest["widen"])));
   Ran missing = RunOnce(dir, c);
   EXPECT_EQ(missing.ran, (Names{"widen"}));
   EXPECT_EQ(missing.total, 45 * 6 + 45 * 3);

@@ -14,21 +14,13 @@
 #include "gtest/gtest.h"
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
-std::unique_ptr<Workspace> InMemory() {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::InMemory();
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
+using ::mlops::test::Executions;
+using ::mlops::test::InMemoryWorkspace;
 
 const auto kRange = MakeStep("range", 1, [](int n) {
   std::vector<int> v;
@@ -53,7 +45,7 @@ const auto kEvensOdds = MakeStep("evens_odds", 1, [](const std::vector<int>& v) 
 });
 
 TEST(PipelineTest, RunsTargetsAndReturnsTypedValues) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("sums");
   Handle<std::vector<int>> range = p.Add("range", kRange, 10);
@@ -93,7 +85,7 @@ TEST(PipelineTest, RunsTargetsAndReturnsTypedValues) {
 }
 
 TEST(PipelineTest, RunsOnlyWhatTheTargetsNeed) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("partial");
   auto range = p.Add("range", kRange, 4);
@@ -109,7 +101,7 @@ TEST(PipelineTest, RunsOnlyWhatTheTargetsNeed) {
 }
 
 TEST(PipelineTest, RunAllTargetsTheSinks) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("all");
   auto range = p.Add("range", kRange, 4);
@@ -124,7 +116,7 @@ TEST(PipelineTest, RunAllTargetsTheSinks) {
 }
 
 TEST(PipelineTest, MultipleOutputsAreSeparateHandles) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("tuple");
   auto range = p.Add("range", kRange, 7);
@@ -144,7 +136,7 @@ TEST(PipelineTest, MultipleOutputsAreSeparateHandles) {
 // A node and the same step called through Workspace::Call on the same inputs share one
 // cache key, in both directions.
 TEST(PipelineTest, SharesCacheKeysWithWorkspaceCall) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("shared");
   auto range = p.Add("range", kRange, 5);
@@ -182,7 +174,7 @@ TEST(PipelineTest, SharesCacheKeysWithWorkspaceCall) {
 }
 
 TEST(PipelineTest, LiteralStoredAndFileInputs) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   const std::string path = ::testing::TempDir() + "/pipeline_test_input.txt";
   {
@@ -217,7 +209,7 @@ TEST(PipelineTest, LiteralStoredAndFileInputs) {
 // ---- misuse ---------------------------------------------------------------------------
 
 TEST(PipelineTest, HandleOfAnotherPipelineIsAnError) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline a("a"), b("b");
   auto range_a = a.Add("range", kRange, 3);
@@ -237,7 +229,7 @@ TEST(PipelineTest, HandleOfAnotherPipelineIsAnError) {
 }
 
 TEST(PipelineTest, DuplicateAndEmptyNamesAreErrors) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("dup");
   auto first = p.Add("range", kRange, 3);
@@ -252,7 +244,7 @@ TEST(PipelineTest, DuplicateAndEmptyNamesAreErrors) {
 }
 
 TEST(PipelineTest, EmptyPipelineNoTargetsAndBadParallelismAreErrors) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline empty("empty");
   EXPECT_EQ(empty.RunAll(*ws).status().code(), absl::StatusCode::kInvalidArgument);
@@ -268,7 +260,7 @@ TEST(PipelineTest, EmptyPipelineNoTargetsAndBadParallelismAreErrors) {
 // ---- DOT and progress -----------------------------------------------------------------
 
 TEST(PipelineTest, ExportsDotColouredByLastRun) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("dot \"quoted\"");
   auto range = p.Add("range", kRange, 3);
@@ -288,7 +280,7 @@ TEST(PipelineTest, ExportsDotColouredByLastRun) {
 }
 
 TEST(PipelineTest, ReportsProgressUpToTheTotal) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Pipeline p("progress");
   auto range = p.Add("range", kRange, 3);
