@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "mlops/core/workspace_layout.h"
 
 namespace mlops {
 namespace test {
@@ -32,7 +33,7 @@ std::vector<Execution> Executions(Workspace& ws) {
 
 std::string ValuePath(const std::string& workspace_dir, const Digest& d) {
   const std::string hex = d.ToHex();
-  return absl::StrCat(workspace_dir, "/store/cas/", hex.substr(0, 2), "/", hex);
+  return absl::StrCat(WorkspaceLayout(workspace_dir).store(), "/cas/", hex.substr(0, 2), "/", hex);
 }
 
 }  // namespace test
