@@ -237,10 +237,10 @@ struct Codec<std::tuple<Ts...>, std::enable_if_t<(Codec<Ts>::kDefined && ...)>> 
     return absl::StrCat("tuple/", kVersion, "<", codec_internal::JoinSignatures<Ts...>(), ">");
   }
   static void Write(const std::tuple<Ts...>& v, Encoder& out) {
-    std::apply([&out](const Ts&... e) { (Codec<Ts>::Write(e, out), ...); }, v);
+    std::apply([&](const Ts&... e) { (Codec<Ts>::Write(e, out), ...); }, v);  // [&]: Ts may be empty
   }
   static bool Read(Decoder& in, std::tuple<Ts...>& v) {
-    return std::apply([&in](Ts&... e) { return (Codec<Ts>::Read(in, e) && ...); }, v);
+    return std::apply([&](Ts&... e) { return (Codec<Ts>::Read(in, e) && ...); }, v);
   }
 };
 
@@ -301,11 +301,11 @@ struct Codec<std::variant<Ts...>, std::enable_if_t<(Codec<Ts>::kDefined && ...)>
   static bool ReadAlternative(Decoder& in, std::variant<Ts...>& v, uint32_t index,
                               std::index_sequence<I...>) {
     bool ok = false;
-    ((index == I ? (ok = Codec<std::variant_alternative_t<I, std::variant<Ts...>>>::Read(
-                        in, v.template emplace<I>()),
-                    true)
-                 : false) ||
-     ...);
+    (void)((index == I ? (ok = Codec<std::variant_alternative_t<I, std::variant<Ts...>>>::Read(
+                              in, v.template emplace<I>()),
+                          true)
+                       : false) ||
+           ...);
     return ok;
   }
 };
