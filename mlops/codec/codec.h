@@ -55,7 +55,9 @@
 #include "absl/strings/string_view.h"
 #include "mlops/codec/encoder.h"
 #include "mlops/codec/internal/codec_base.h"       // IWYU pragma: export
-#include "mlops/codec/internal/container_codecs.h"  // IWYU pragma: export
+#include "mlops/codec/internal/map_codecs.h"       // IWYU pragma: export
+#include "mlops/codec/internal/product_codecs.h"   // IWYU pragma: export
+#include "mlops/codec/internal/sequence_codecs.h"  // IWYU pragma: export
 #include "mlops/codec/internal/proto_codec.h"       // IWYU pragma: export
 #include "mlops/codec/internal/scalar_codecs.h"     // IWYU pragma: export
 #include "mlops/codec/internal/struct_codec.h"      // IWYU pragma: export

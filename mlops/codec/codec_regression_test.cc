@@ -140,8 +140,8 @@ TEST_F(CodecUbRegressionTest, EncodeOfNaNAtUnalignedOffsetIsMisalignedLoad) {
   EXPECT_NO_UB(encode_to);
 }
 
-// Bug: mlops/codec/internal/container_codecs.h:380 (unordered_map Read: the result of
-// `m.emplace(std::move(k), std::move(v))` is ignored) and :420 (unordered_set Read:
+// Bug: mlops/codec/internal/container_codecs.h:380 (now map_codecs.h; unordered_map Read:
+// the result of `m.emplace(std::move(k), std::move(v))` is ignored) and :420 (unordered_set Read:
 // `s.insert(std::move(k))`). Duplicates are checked on the encoded key bytes, but the
 // container merges keys that compare equal. +0.0 and -0.0 encode differently
 // (0000000000000000 < 0000000000000080, sorted, no repeat) yet are one key, so
@@ -170,7 +170,8 @@ TEST(CodecRegressionTest, UnorderedContainerWithBothZerosDecodesNonCanonically) 
   EXPECT_FALSE((Decode<std::map<double, std::string>>(map_bytes).ok()));
 }
 
-// Bug: mlops/codec/internal/container_codecs.h:82-100 (WriteSortedByKeyBytes) and :374-376 /
+// Bug: mlops/codec/internal/container_codecs.h:82-100 (now map_codecs.h;
+// WriteSortedByKeyBytes) and :374-376 /
 // :415-417 (the readers). An unordered container can hold several NaN keys (NaN != NaN).
 // Every NaN encodes as the canonical NaN, so Encode writes the same key bytes twice, and
 // Decode then rejects that very encoding ("keys are not sorted by their encoding, or

@@ -1,33 +1,24 @@
-// Internal: codecs for standard containers and sum/product types.
+// Internal: codecs for std::map, std::set, std::unordered_map and std::unordered_set.
 // Include mlops/codec/codec.h instead.
 //
 // Encodings (all counts are u64 little-endian):
-//   vector<T>          count, elements (integers and floats as one contiguous block)
-//   array<T, N>        N elements, no count
 //   map<K, V>, set<K>  count, entries in the container's order; decoding requires keys in
 //                      strictly increasing order
 //   unordered_map/set  count, entries sorted by the bytes of their encoded key; decoding
 //                      requires that order, with no duplicates. Keys that encode alike
 //                      (several NaNs) are written once, so {NaN, NaN} encodes as {NaN}.
-//   pair, tuple        the elements in order
-//   optional<T>        u8 0 (empty) or 1 followed by the value
-//   variant<Ts...>     u32 alternative index, then the alternative
-#ifndef MLOPS_CODEC_INTERNAL_CONTAINER_CODECS_H_
-#define MLOPS_CODEC_INTERNAL_CONTAINER_CODECS_H_
+#ifndef MLOPS_CODEC_INTERNAL_MAP_CODECS_H_
+#define MLOPS_CODEC_INTERNAL_MAP_CODECS_H_
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -37,47 +28,6 @@
 
 namespace mlops {
 namespace codec_internal {
-
-// Element types whose encoding is their memory, copied as one block.
-template <typename T>
-inline constexpr bool kIsBlockInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
-template <typename T>
-inline constexpr bool kIsFloat = std::is_same_v<T, float> || std::is_same_v<T, double>;
-
-template <typename T>
-void WriteElements(const T* data, size_t n, Encoder& out) {
-  if constexpr (kIsBlockInt<T>) {
-    out.Append(data, n * sizeof(T));
-  } else if constexpr (kIsFloat<T>) {
-    out.AppendFloats(data, n);
-  } else {
-    for (size_t i = 0; i < n; ++i) Codec<T>::Write(data[i], out);
-  }
-}
-
-template <typename T>
-bool ReadElements(Decoder& in, T* data, size_t n) {
-  if constexpr (kIsBlockInt<T>) {
-    if (n > in.remaining() / sizeof(T)) return in.Fail("truncated array");
-    return in.Read(data, n * sizeof(T));
-  } else if constexpr (kIsFloat<T>) {
-    return in.ReadFloats(data, n);
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      if (!Codec<T>::Read(in, data[i])) return false;
-    }
-    return true;
-  }
-}
-
-// Reserves room for `n` elements, but never more memory than 4x the bytes left to read,
-// whatever a (possibly corrupt) count says; the container grows as elements really arrive.
-template <typename Container>
-void ReserveBounded(Container& c, uint64_t n, const Decoder& in) {
-  using T = typename Container::value_type;
-  const uint64_t cap = in.remaining() * 4 / sizeof(T) + 1;
-  c.reserve(static_cast<size_t>(std::min(n, cap)));
-}
 
 // Sorted-by-key-bytes writer shared by unordered_map and unordered_set. Keys whose
 // encodings coincide although the container holds them apart (several NaN keys, which all
@@ -142,173 +92,6 @@ bool ReadSortedByKeyBytes(Decoder& in, uint64_t n, const char* container, Add ad
 }
 
 }  // namespace codec_internal
-
-template <typename T, typename A>
-struct Codec<std::vector<T, A>, std::enable_if_t<Codec<T>::kDefined>> {
-  static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = 1;
-  static constexpr size_t kMinSize = 8;
-  static std::string Name() { return absl::StrCat("vector<", Codec<T>::Name(), ">"); }
-  static std::string Signature() {
-    return absl::StrCat("vector/", kVersion, "<", Codec<T>::Signature(), ">");
-  }
-  static void Write(const std::vector<T, A>& v, Encoder& out) {
-    codec_internal::RequireNonEmptyEncoding<T>();
-    out.AppendInt<uint64_t>(v.size());
-    if constexpr (std::is_same_v<T, bool>) {
-      for (bool b : v) Codec<bool>::Write(b, out);
-    } else {
-      codec_internal::WriteElements(v.data(), v.size(), out);
-    }
-  }
-  static bool Read(Decoder& in, std::vector<T, A>& v) {
-    codec_internal::RequireNonEmptyEncoding<T>();
-    uint64_t n = 0;
-    if (!in.ReadCount(Codec<T>::kMinSize, &n)) return false;
-    v.clear();
-    if constexpr (std::is_same_v<T, bool>) {
-      v.reserve(n);
-      for (uint64_t i = 0; i < n; ++i) {
-        bool b = false;
-        if (!Codec<bool>::Read(in, b)) return false;
-        v.push_back(b);
-      }
-      return true;
-    } else if constexpr (codec_internal::kIsBlockInt<T> || codec_internal::kIsFloat<T>) {
-      v.resize(n);  // n * sizeof(T) <= bytes left, checked by ReadCount
-      return codec_internal::ReadElements(in, v.data(), n);
-    } else {
-      codec_internal::ReserveBounded(v, n, in);
-      for (uint64_t i = 0; i < n; ++i) {
-        v.emplace_back();
-        if (!Codec<T>::Read(in, v.back())) return false;
-      }
-      return true;
-    }
-  }
-};
-
-template <typename T, size_t N>
-struct Codec<std::array<T, N>, std::enable_if_t<Codec<T>::kDefined>> {
-  static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = 1;
-  static constexpr size_t kMinSize = N * Codec<T>::kMinSize;
-  static std::string Name() { return absl::StrCat("array<", Codec<T>::Name(), ",", N, ">"); }
-  static std::string Signature() {
-    return absl::StrCat("array/", kVersion, "<", Codec<T>::Signature(), ",", N, ">");
-  }
-  static void Write(const std::array<T, N>& v, Encoder& out) {
-    codec_internal::WriteElements(v.data(), N, out);
-  }
-  static bool Read(Decoder& in, std::array<T, N>& v) {
-    return codec_internal::ReadElements(in, v.data(), N);
-  }
-};
-
-template <typename A, typename B>
-struct Codec<std::pair<A, B>, std::enable_if_t<Codec<A>::kDefined && Codec<B>::kDefined>> {
-  static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = 1;
-  static constexpr size_t kMinSize = Codec<A>::kMinSize + Codec<B>::kMinSize;
-  static std::string Name() {
-    return absl::StrCat("pair<", codec_internal::JoinNames<A, B>(), ">");
-  }
-  static std::string Signature() {
-    return absl::StrCat("pair/", kVersion, "<", codec_internal::JoinSignatures<A, B>(), ">");
-  }
-  static void Write(const std::pair<A, B>& v, Encoder& out) {
-    Codec<A>::Write(v.first, out);
-    Codec<B>::Write(v.second, out);
-  }
-  static bool Read(Decoder& in, std::pair<A, B>& v) {
-    return Codec<A>::Read(in, v.first) && Codec<B>::Read(in, v.second);
-  }
-};
-
-template <typename... Ts>
-struct Codec<std::tuple<Ts...>, std::enable_if_t<(Codec<Ts>::kDefined && ...)>> {
-  static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = 1;
-  static constexpr size_t kMinSize = (size_t{0} + ... + Codec<Ts>::kMinSize);
-  static std::string Name() {
-    return absl::StrCat("tuple<", codec_internal::JoinNames<Ts...>(), ">");
-  }
-  static std::string Signature() {
-    return absl::StrCat("tuple/", kVersion, "<", codec_internal::JoinSignatures<Ts...>(), ">");
-  }
-  static void Write(const std::tuple<Ts...>& v, Encoder& out) {
-    std::apply([&](const Ts&... e) { (Codec<Ts>::Write(e, out), ...); }, v);  // [&]: Ts may be empty
-  }
-  static bool Read(Decoder& in, std::tuple<Ts...>& v) {
-    return std::apply([&](Ts&... e) { return (Codec<Ts>::Read(in, e) && ...); }, v);
-  }
-};
-
-template <typename T>
-struct Codec<std::optional<T>, std::enable_if_t<Codec<T>::kDefined>> {
-  static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = 1;
-  static constexpr size_t kMinSize = 1;
-  static std::string Name() { return absl::StrCat("optional<", Codec<T>::Name(), ">"); }
-  static std::string Signature() {
-    return absl::StrCat("optional/", kVersion, "<", Codec<T>::Signature(), ">");
-  }
-  static void Write(const std::optional<T>& v, Encoder& out) {
-    out.AppendInt<uint8_t>(v.has_value() ? 1 : 0);
-    if (v.has_value()) Codec<T>::Write(*v, out);
-  }
-  static bool Read(Decoder& in, std::optional<T>& v) {
-    uint8_t tag = 0;
-    if (!in.ReadInt(&tag)) return false;
-    if (tag == 0) {
-      v.reset();
-      return true;
-    }
-    if (tag != 1) return in.Fail(absl::StrCat("optional tag is ", tag, ", not 0 or 1"));
-    return Codec<T>::Read(in, v.emplace());
-  }
-};
-
-template <typename... Ts>
-struct Codec<std::variant<Ts...>, std::enable_if_t<(Codec<Ts>::kDefined && ...)>> {
-  static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = 1;
-  static constexpr size_t kMinSize = 4 + std::min({Codec<Ts>::kMinSize...});
-  static std::string Name() {
-    return absl::StrCat("variant<", codec_internal::JoinNames<Ts...>(), ">");
-  }
-  static std::string Signature() {
-    return absl::StrCat("variant/", kVersion, "<", codec_internal::JoinSignatures<Ts...>(),
-                        ">");
-  }
-  static void Write(const std::variant<Ts...>& v, Encoder& out) {
-    out.AppendInt<uint32_t>(static_cast<uint32_t>(v.index()));
-    std::visit([&out](const auto& alt) { Codec<std::decay_t<decltype(alt)>>::Write(alt, out); },
-               v);
-  }
-  static bool Read(Decoder& in, std::variant<Ts...>& v) {
-    uint32_t index = 0;
-    if (!in.ReadInt(&index)) return false;
-    if (index >= sizeof...(Ts)) {
-      return in.Fail(absl::StrCat("variant index ", index, " is out of range (",
-                                  sizeof...(Ts), " alternatives)"));
-    }
-    return ReadAlternative(in, v, index, std::index_sequence_for<Ts...>{});
-  }
-
- private:
-  template <size_t... I>
-  static bool ReadAlternative(Decoder& in, std::variant<Ts...>& v, uint32_t index,
-                              std::index_sequence<I...>) {
-    bool ok = false;
-    (void)((index == I ? (ok = Codec<std::variant_alternative_t<I, std::variant<Ts...>>>::Read(
-                              in, v.template emplace<I>()),
-                          true)
-                       : false) ||
-           ...);
-    return ok;
-  }
-};
 
 // std::map and std::set: entries in the container's order.
 template <typename K, typename V, typename C, typename A>
@@ -446,4 +229,4 @@ struct Codec<std::unordered_set<K, H, E, A>, std::enable_if_t<Codec<K>::kDefined
 
 }  // namespace mlops
 
-#endif  // MLOPS_CODEC_INTERNAL_CONTAINER_CODECS_H_
+#endif  // MLOPS_CODEC_INTERNAL_MAP_CODECS_H_
