@@ -10,7 +10,7 @@
 #include "mlops/base/file_io.h"
 #include "mlops/cache/result_cache.h"
 #include "mlops/core/environment.h"
-#include "mlops/core/internal/execution_record.h"
+#include "mlops/core/internal/call_records.h"
 #include "mlops/core/internal/in_flight.h"
 #include "mlops/core/workspace_layout.h"
 #include "mlops/store/disk_store.h"
@@ -308,19 +308,7 @@ absl::StatusOr<Workspace::Computed> Workspace::Compute(const ActionRequest& requ
                                                  request.output_names.size())));
   }
 
-  ActionResult record;
-  SetTime(record.mutable_created(), end);
-  record.set_execution_id(absl::StrCat(*id));
-  record.set_run_id(absl::StrCat(run_id_));
-  record.set_host(host_);
-  record.set_duration_us(absl::ToInt64Microseconds(end - start));
-  *record.mutable_params() = exec.params();
-  *record.mutable_metrics() = exec.metrics();
-  for (size_t i = 0; i < values->size(); ++i) {
-    OutputRef* out = record.add_outputs();
-    out->set_name(request.output_names[i]);
-    out->set_type_name(request.output_types[i]);
-  }
+  ActionResult record = core_internal::NewRecord(request, exec, host_, start, end);
   // A verifying call keeps the values it computed (to compare them by hand), not a record.
   absl::StatusOr<std::shared_ptr<const CachedResult>> entry =
       cached == nullptr ? cache_->Store(key, std::move(record), *std::move(values))

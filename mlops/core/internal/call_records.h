@@ -1,14 +1,16 @@
-// Internal: the lineage records (lineage.proto's Execution) of a Workspace's calls. Include
+// Internal: the records a Workspace's call leaves: its Execution in lineage (lineage.proto),
+// and for a computed result its ActionResult in the cache (action_result.proto). Include
 // mlops/core/workspace.h instead.
 //
 // Thread safety: pure functions.
-#ifndef MLOPS_CORE_INTERNAL_EXECUTION_RECORD_H_
-#define MLOPS_CORE_INTERNAL_EXECUTION_RECORD_H_
+#ifndef MLOPS_CORE_INTERNAL_CALL_RECORDS_H_
+#define MLOPS_CORE_INTERNAL_CALL_RECORDS_H_
 
 #include <google/protobuf/repeated_ptr_field.h>
 #include <google/protobuf/timestamp.pb.h>
 
 #include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
 #include "mlops/hash/digest.h"
@@ -37,7 +39,13 @@ void AddOutputs(const ActionResult& result, google::protobuf::RepeatedPtrField<A
 Execution HitExecution(const ActionRequest& request, const Digest& key, int64_t run_id,
                        const ActionResult& result, absl::Time now);
 
+// The cache record of `exec`, which computed `request` from `start` to `end` on `host`: the
+// execution and run that made it, its duration, params and metrics, and an output per
+// output name (name and type; Store fills in digests and sizes).
+ActionResult NewRecord(const ActionRequest& request, const Execution& exec,
+                       const std::string& host, absl::Time start, absl::Time end);
+
 }  // namespace core_internal
 }  // namespace mlops
 
-#endif  // MLOPS_CORE_INTERNAL_EXECUTION_RECORD_H_
+#endif  // MLOPS_CORE_INTERNAL_CALL_RECORDS_H_

@@ -1,4 +1,4 @@
-#include "mlops/core/internal/execution_record.h"
+#include "mlops/core/internal/call_records.h"
 
 #include "absl/strings/str_cat.h"
 #include "mlops/core/workspace.h"
@@ -51,6 +51,24 @@ Execution HitExecution(const ActionRequest& request, const Digest& key, int64_t 
   *exec.mutable_params() = result.params();
   *exec.mutable_metrics() = result.metrics();
   return exec;
+}
+
+ActionResult NewRecord(const ActionRequest& request, const Execution& exec,
+                       const std::string& host, absl::Time start, absl::Time end) {
+  ActionResult record;
+  SetTime(record.mutable_created(), end);
+  record.set_execution_id(absl::StrCat(exec.id()));
+  record.set_run_id(absl::StrCat(exec.run_id()));
+  record.set_host(host);
+  record.set_duration_us(absl::ToInt64Microseconds(end - start));
+  *record.mutable_params() = exec.params();
+  *record.mutable_metrics() = exec.metrics();
+  for (size_t i = 0; i < request.output_names.size(); ++i) {
+    OutputRef* out = record.add_outputs();
+    out->set_name(request.output_names[i]);
+    out->set_type_name(request.output_types[i]);
+  }
+  return record;
 }
 
 }  // namespace core_internal
