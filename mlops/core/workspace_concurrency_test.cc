@@ -2,11 +2,8 @@
 // all compute, failures reach every waiter and are not cached.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,46 +17,18 @@
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/start_gate.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
-namespace fs = std::filesystem;
+using ::mlops::test::Executions;
+using ::mlops::test::FreshDir;
+using ::mlops::test::StartGate;
 
 constexpr int kThreads = 8;
-
-std::string TestDir() {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Releases every waiting thread at once.
-class StartGate {
- public:
-  explicit StartGate(int n) : waiting_(n) {}
-  void ArriveAndWait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (--waiting_ == 0) {
-      cv_.notify_all();
-      return;
-    }
-    cv_.wait(lock, [&] { return waiting_ == 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int waiting_;
-};
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
 
 std::vector<double> Values(int n, uint64_t seed) {
   std::vector<double> v(static_cast<size_t>(n));
@@ -77,7 +46,7 @@ class WorkspaceConcurrencyTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Workspace>> ws =
-        GetParam() ? Workspace::Open(TestDir()) : Workspace::InMemory();
+        GetParam() ? Workspace::Open(FreshDir()) : Workspace::InMemory();
     ASSERT_TRUE(ws.ok()) << ws.status();
     ws_ = *std::move(ws);
   }
