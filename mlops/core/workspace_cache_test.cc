@@ -20,52 +20,24 @@
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
-#include "mlops/lineage/lineage.pb.h"
 #include "mlops/core/workspace_layout.h"
+#include "mlops/lineage/lineage.pb.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory named after the running test.
-std::string TestDir(const std::string& suffix = "") {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                          suffix;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::unique_ptr<Workspace> OpenWorkspace(const std::string& dir, WorkspaceOptions options = {}) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir, std::move(options));
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::unique_ptr<Workspace> InMemory() {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::InMemory();
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using ::mlops::test::Executions;
+using ::mlops::test::Exists;
+using ::mlops::test::FreshDir;
+using ::mlops::test::InMemoryWorkspace;
+using ::mlops::test::OpenWorkspace;
+using ::mlops::test::Slurp;
+using ::mlops::test::Spit;
+using ::mlops::test::ValuePath;
 
 std::vector<double> Ramp(int n, double scale) {
   std::vector<double> v(static_cast<size_t>(n));
@@ -76,7 +48,7 @@ std::vector<double> Ramp(int n, double scale) {
 // ---------------------------------------------------------------------------------------
 
 TEST(WorkspaceCacheTest, SameInputsComputeOnceAndHitsReturnEqualValues) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto ramp = MakeStep("ramp", 1, [&calls](int n, double scale) {
@@ -127,7 +99,7 @@ TEST(WorkspaceCacheTest, SameInputsComputeOnceAndHitsReturnEqualValues) {
 }
 
 TEST(WorkspaceCacheTest, DifferentInputsRecompute) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto ramp = MakeStep("ramp", 1, [&calls](int n, double scale) {
@@ -147,7 +119,7 @@ TEST(WorkspaceCacheTest, DifferentInputsRecompute) {
 }
 
 TEST(WorkspaceCacheTest, VersionAndNameArePartOfTheKey) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   auto fn = [&calls](int x) {
@@ -233,7 +205,7 @@ TEST(WorkspaceCacheTest, CodecSignatureIsPartOfTheKey) {
   // int32 5 and uint32 5 have the same bytes and digest...
   ASSERT_EQ(Encode(int32_t{5}), Encode(uint32_t{5}));
   ASSERT_EQ(Hash(int32_t{5}), Hash(uint32_t{5}));
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   // ...but a step taking one is a different action from a step (same name and version)
@@ -277,7 +249,7 @@ TEST(WorkspaceCacheTest, CodecSignatureIsPartOfTheKey) {
 }
 
 TEST(WorkspaceCacheTest, StoredArgumentHasTheSameKeyAsThePlainValue) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int make_calls = 0;
   int sum_calls = 0;
@@ -333,7 +305,7 @@ TEST(WorkspaceCacheTest, StoredArgumentHasTheSameKeyAsThePlainValue) {
 }
 
 TEST(WorkspaceCacheTest, ReopenedWorkspaceHitsAsASecondRun) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto step = MakeStep("pair", 3, [&calls](const std::string& s, int n)
                                             -> absl::StatusOr<std::tuple<std::string, int64_t>> {
@@ -399,10 +371,10 @@ TEST(WorkspaceCacheTest, ReopenedWorkspaceHitsAsASecondRun) {
 }
 
 TEST(WorkspaceCacheTest, FileInputKeyFollowsContentNotPath) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   const std::string a = dir + "/a.txt";
   const std::string b = dir + "/b.txt";
-  WriteFile(a, "hello, file");
+  Spit(a, "hello, file");
   auto ws = OpenWorkspace(dir + "/ws");
   ASSERT_NE(ws, nullptr);
   std::atomic<int> calls{0};
@@ -425,14 +397,14 @@ TEST(WorkspaceCacheTest, FileInputKeyFollowsContentNotPath) {
   EXPECT_EQ(calls.load(), 1);
 
   // New content at the same path (same size, right away): a miss.
-  WriteFile(a, "HELLO, FILE");
+  Spit(a, "HELLO, FILE");
   absl::StatusOr<Stored<std::string>> changed = ws->Call(read, File(a));
   ASSERT_TRUE(changed.ok()) << changed.status();
   EXPECT_EQ(**changed, "HELLO, FILE");
   EXPECT_EQ(calls.load(), 2);
 
   // Back to the old content: a hit on the first result.
-  WriteFile(a, "hello, file");
+  Spit(a, "hello, file");
   absl::StatusOr<Stored<std::string>> back = ws->Call(read, File(a));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(**back, "hello, file");
@@ -461,9 +433,9 @@ TEST(WorkspaceCacheTest, FileInputKeyFollowsContentNotPath) {
 }
 
 TEST(WorkspaceCacheTest, FileInputKeyCarriesOverToAReopenedWorkspace) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   const std::string path = dir + "/data.bin";
-  WriteFile(path, std::string(100000, 'x'));
+  Spit(path, std::string(100000, 'x'));
   std::atomic<int> calls{0};
   const auto size = MakeStep("size", 1, [&calls](const File& f) {
     calls.fetch_add(1);
@@ -482,7 +454,7 @@ TEST(WorkspaceCacheTest, FileInputKeyCarriesOverToAReopenedWorkspace) {
     absl::StatusOr<Stored<int64_t>> r = ws->Call(size, File(path));
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(calls.load(), 1);
-    WriteFile(path, std::string(100000, 'y'));
+    Spit(path, std::string(100000, 'y'));
   }
   {
     auto ws = OpenWorkspace(dir + "/ws");
@@ -494,7 +466,7 @@ TEST(WorkspaceCacheTest, FileInputKeyCarriesOverToAReopenedWorkspace) {
 }
 
 TEST(WorkspaceCacheTest, MissingFileIsNotFoundNamingThePath) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   auto ws = OpenWorkspace(dir + "/ws");
   ASSERT_NE(ws, nullptr);
   int calls = 0;
@@ -517,14 +489,8 @@ TEST(WorkspaceCacheTest, MissingFileIsNotFoundNamingThePath) {
   EXPECT_EQ(calls, 0);
 }
 
-// The stored output file under <dir>/store/cas for a digest.
-std::string CasPath(const std::string& dir, const Digest& d) {
-  const std::string hex = d.ToHex();
-  return dir + "/store/cas/" + hex.substr(0, 2) + "/" + hex;
-}
-
 TEST(WorkspaceCacheTest, CorruptStoredOutputIsRecomputedNeverReturned) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto make = MakeStep("make", 1, [&calls](int n) {
     calls.fetch_add(1);
@@ -537,18 +503,18 @@ TEST(WorkspaceCacheTest, CorruptStoredOutputIsRecomputedNeverReturned) {
     ASSERT_NE(ws, nullptr);
     absl::StatusOr<Stored<std::vector<double>>> r = ws->Call(make, 500);
     ASSERT_TRUE(r.ok()) << r.status();
-    path = CasPath(dir, r->digest());
+    path = ValuePath(dir, r->digest());
     ASSERT_TRUE(ws->Flush().ok());  // the value is written behind
-    ASSERT_TRUE(fs::exists(path)) << path;
-    ASSERT_EQ(ReadFile(path), Encode(want));
+    ASSERT_TRUE(Exists(path)) << path;
+    ASSERT_EQ(Slurp(path), Encode(want));
   }
   // Flip one bit of one element: still a valid encoding of a vector<double>, but not the
   // value that was stored.
   {
-    std::string bytes = ReadFile(path);
+    std::string bytes = Slurp(path);
     bytes[bytes.size() / 2] ^= 0x01;
     fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
-    WriteFile(path, bytes);
+    Spit(path, bytes);
   }
   {
     auto ws = OpenWorkspace(dir);
@@ -570,7 +536,8 @@ TEST(WorkspaceCacheTest, CorruptStoredOutputIsRecomputedNeverReturned) {
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(**r, want);
     EXPECT_EQ(calls.load(), 2);
-    EXPECT_EQ(ReadFile(path), Encode(want));
+    ASSERT_TRUE(Exists(path)) << path;
+    EXPECT_EQ(Slurp(path), Encode(want));
   }
   // Truncated and deleted outputs are misses too.
   for (int kind = 0; kind < 2; ++kind) {
@@ -589,7 +556,7 @@ TEST(WorkspaceCacheTest, CorruptStoredOutputIsRecomputedNeverReturned) {
 }
 
 TEST(WorkspaceCacheTest, CorruptOutputOfATupleStepIsRecomputed) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto step = MakeStep("two", 1, [&calls](int n) {
     calls.fetch_add(1);
@@ -601,13 +568,14 @@ TEST(WorkspaceCacheTest, CorruptOutputOfATupleStepIsRecomputed) {
     ASSERT_NE(ws, nullptr);
     auto r = ws->Call(step, 64);
     ASSERT_TRUE(r.ok()) << r.status();
-    path = CasPath(dir, std::get<1>(*r).digest());
+    path = ValuePath(dir, std::get<1>(*r).digest());
   }
   {
-    std::string bytes = ReadFile(path);
+    ASSERT_TRUE(Exists(path)) << path;
+    std::string bytes = Slurp(path);
     bytes.back() ^= 0x40;
     fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
-    WriteFile(path, bytes);
+    Spit(path, bytes);
   }
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
@@ -619,7 +587,7 @@ TEST(WorkspaceCacheTest, CorruptOutputOfATupleStepIsRecomputed) {
 }
 
 TEST(WorkspaceCacheTest, CorruptActionRecordIsAMiss) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto step = MakeStep("neg", 1, [&calls](int x) {
     calls.fetch_add(1);
@@ -674,7 +642,7 @@ TEST(WorkspaceCacheTest, CorruptActionRecordIsAMiss) {
 TEST(WorkspaceCacheTest, MemoryTierServesHitsWhenTheDiskEntryIsGone) {
   // Within one Workspace a hit may come from process memory; what it returns is still the
   // value that was computed.
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   int calls = 0;
@@ -684,7 +652,7 @@ TEST(WorkspaceCacheTest, MemoryTierServesHitsWhenTheDiskEntryIsGone) {
   });
   absl::StatusOr<Stored<std::string>> r = ws->Call(step, 12345);
   ASSERT_TRUE(r.ok()) << r.status();
-  fs::remove(CasPath(dir, r->digest()));
+  fs::remove(ValuePath(dir, r->digest()));
   absl::StatusOr<Stored<std::string>> again = ws->Call(step, 12345);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(**again, "12345");
@@ -692,7 +660,7 @@ TEST(WorkspaceCacheTest, MemoryTierServesHitsWhenTheDiskEntryIsGone) {
 }
 
 TEST(WorkspaceCacheTest, NoMemoryTierStillHitsFromDisk) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   WorkspaceOptions options;
   options.memory_cache_bytes = 0;
   auto ws = OpenWorkspace(dir, options);
@@ -713,7 +681,7 @@ TEST(WorkspaceCacheTest, NoMemoryTierStillHitsFromDisk) {
 TEST(WorkspaceCacheTest, SmallMemoryTierEvictsButNeverReturnsWrongValues) {
   // A memory tier that holds about two results: hits keep coming (from the disk once
   // evicted) and each is the value of its own key.
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   WorkspaceOptions options;
   options.memory_cache_bytes = 2 * static_cast<int64_t>(Encode(Ramp(20, 1.0)).size()) + 4;
   auto ws = OpenWorkspace(dir, options);
@@ -742,11 +710,11 @@ TEST(WorkspaceCacheTest, SmallMemoryTierEvictsButNeverReturnsWrongValues) {
 }
 
 TEST(WorkspaceCacheTest, OpenErrorsNameThePath) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   absl::StatusOr<std::unique_ptr<Workspace>> empty = Workspace::Open("");
   EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string file = dir + "/a_file";
-  WriteFile(file, "not a directory");
+  Spit(file, "not a directory");
   absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(file);
   EXPECT_FALSE(ws.ok());
   EXPECT_NE(ws.status().message().find(file), std::string::npos) << ws.status();
