@@ -27,7 +27,7 @@ namespace {
 
 using ::mlops::test::FreshDir;
 using ::mlops::test::HeldStore;
-using ::mlops::test::StartGate;
+using ::mlops::test::RunTogether;
 
 // Runs `threads` concurrent calls of a slow step on one key; returns how often it ran.
 int ConcurrentCallsOfOneKey(Workspace& ws, int threads, size_t output_doubles) {
@@ -37,17 +37,11 @@ int ConcurrentCallsOfOneKey(Workspace& ws, int threads, size_t output_doubles) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return std::vector<double>(output_doubles, x);
   });
-  StartGate gate(threads);
   std::atomic<int> errors{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      gate.ArriveAndWait();
-      absl::StatusOr<Stored<std::vector<double>>> r = ws.Call(slow, 3);
-      if (!r.ok() || r->value() != std::vector<double>(output_doubles, 3)) errors.fetch_add(1);
-    });
-  }
-  for (std::thread& th : pool) th.join();
+  RunTogether(threads, [&](int) {
+    absl::StatusOr<Stored<std::vector<double>>> r = ws.Call(slow, 3);
+    if (!r.ok() || r->value() != std::vector<double>(output_doubles, 3)) errors.fetch_add(1);
+  });
   EXPECT_EQ(errors.load(), 0);
   return calls.load();
 }

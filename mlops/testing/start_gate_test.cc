@@ -1,6 +1,7 @@
 #include "mlops/testing/start_gate.h"
 
 #include <atomic>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,20 @@ TEST(StartGateTest, NoThreadPassesBeforeAllHaveArrived) {
   }
   for (std::thread& th : threads) th.join();
   EXPECT_EQ(early.load(), 0);
+}
+
+TEST(StartGateTest, RunTogetherRunsEveryIndexOnceOnThreadsOfTheirOwn) {
+  constexpr int kThreads = 8;
+  std::vector<std::thread::id> ids(kThreads);
+  std::vector<int> runs(kThreads, 0);
+  RunTogether(kThreads, [&](int t) {
+    ids[static_cast<size_t>(t)] = std::this_thread::get_id();
+    ++runs[static_cast<size_t>(t)];
+  });
+  EXPECT_EQ(runs, std::vector<int>(kThreads, 1));
+  std::set<std::thread::id> distinct(ids.begin(), ids.end());
+  distinct.insert(std::this_thread::get_id());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kThreads + 1));
 }
 
 }  // namespace
