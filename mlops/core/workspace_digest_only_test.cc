@@ -46,6 +46,16 @@ ActionRunner Runner(int* calls) {
   };
 }
 
+// Runs the action (loading its outputs) in a workspace on `dir` that is closed again, as an
+// earlier process would, and sets `*value` to its output's digest.
+void ComputeInAnEarlierRun(const std::string& dir, int* calls, Digest* value) {
+  auto ws = OpenWorkspace(dir);
+  ASSERT_NE(ws, nullptr);
+  absl::StatusOr<ActionOutcome> first = ws->Execute(Request(true), Runner(calls));
+  ASSERT_TRUE(first.ok()) << first.status();
+  *value = first->digests[0];
+}
+
 TEST(WorkspaceDigestOnlyTest, HitFromDiskReturnsDigestsWithoutBytes) {
   const std::string dir = FreshDir();
   int calls = 0;
@@ -101,13 +111,7 @@ TEST(WorkspaceDigestOnlyTest, DoesNotReadTheValue) {
   const std::string dir = FreshDir();
   int calls = 0;
   Digest value;
-  {
-    auto ws = OpenWorkspace(dir);
-    ASSERT_NE(ws, nullptr);
-    absl::StatusOr<ActionOutcome> first = ws->Execute(Request(true), Runner(&calls));
-    ASSERT_TRUE(first.ok()) << first.status();
-    value = first->digests[0];
-  }
+  ASSERT_NO_FATAL_FAILURE(ComputeInAnEarlierRun(dir, &calls, &value));
   const std::string blob = ValuePath(dir, value);
   ASSERT_TRUE(std::filesystem::exists(blob)) << blob;
   std::filesystem::permissions(blob, std::filesystem::perms::owner_write,
@@ -132,13 +136,7 @@ TEST(WorkspaceDigestOnlyTest, MissingValueIsAMiss) {
   const std::string dir = FreshDir();
   int calls = 0;
   Digest value;
-  {
-    auto ws = OpenWorkspace(dir);
-    ASSERT_NE(ws, nullptr);
-    absl::StatusOr<ActionOutcome> first = ws->Execute(Request(true), Runner(&calls));
-    ASSERT_TRUE(first.ok()) << first.status();
-    value = first->digests[0];
-  }
+  ASSERT_NO_FATAL_FAILURE(ComputeInAnEarlierRun(dir, &calls, &value));
   ASSERT_TRUE(std::filesystem::remove(ValuePath(dir, value)));
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);

@@ -254,20 +254,36 @@ void RepairStoreTmp(const std::string& dir) {
   fs::create_directory(dir + "/store/tmp");
 }
 
+// Opens a workspace on `dir`, stores Text(1, 100) in it, breaks the store's temporary files
+// and calls for Text(2, 100): the call returns the value (computed), and its write behind
+// is bound to fail.
+void CallWhoseWriteFails(const std::string& dir, std::unique_ptr<Workspace>* ws) {
+  *ws = OpenWorkspace(dir);
+  ASSERT_NE(*ws, nullptr);
+  ASSERT_TRUE((*ws)->Call(kText, 1, 100).ok());
+  ASSERT_TRUE((*ws)->Flush().ok());
+  BreakStoreTmp(dir);
+  absl::StatusOr<Stored<std::string>> r = (*ws)->Call(kText, 2, 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->cached());
+  EXPECT_EQ(**r, Text(2, 100));
+}
+
+// Calls for Text(n, size), whose write failed earlier, in `ws`: computed again, not a hit.
+void ExpectComputedAgain(Workspace& ws, int n, int64_t size) {
+  absl::StatusOr<Stored<std::string>> r = ws.Call(kText, n, size);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->cached()) << "a hit for a result whose write failed";
+  EXPECT_EQ(**r, Text(n, size));
+}
+
 // A background write fails: the call already returned the right value; Flush() reports the
 // error (naming the path) once; nothing is recorded, so the next workspace recomputes.
 TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTime) {
   const std::string dir = FreshDir();
   {
-    auto ws = OpenWorkspace(dir);
-    ASSERT_NE(ws, nullptr);
-    ASSERT_TRUE(ws->Call(step_, 1, 100).ok());
-    ASSERT_TRUE(ws->Flush().ok());
-    BreakStoreTmp(dir);
-    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
-    ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_FALSE(r->cached());
-    EXPECT_EQ(**r, Text(2, 100));
+    std::unique_ptr<Workspace> ws;
+    ASSERT_NO_FATAL_FAILURE(CallWhoseWriteFails(dir, &ws));
     const absl::Status flushed = ws->Flush();
     EXPECT_FALSE(flushed.ok());
     EXPECT_NE(flushed.message().find(dir + "/store/tmp"), absl::string_view::npos) << flushed;
@@ -278,10 +294,7 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTi
   EXPECT_EQ(runs_, 2);
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
-  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_FALSE(r->cached()) << "a hit for a result whose write failed";
-  EXPECT_EQ(**r, Text(2, 100));
+  ASSERT_NO_FATAL_FAILURE(ExpectComputedAgain(*ws, 2, 100));
   EXPECT_EQ(runs_, 3);
   absl::StatusOr<Stored<std::string>> one = ws->Call(step_, 1, 100);
   ASSERT_TRUE(one.ok()) << one.status();
@@ -295,14 +308,8 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTi
 // Nobody calls Flush: the destructor says on stderr that a result could not be stored.
 TEST_F(WorkspaceWriteBehindTest, FailedWriteUnflushedIsReportedOnStderrAtDestruction) {
   const std::string dir = FreshDir();
-  auto ws = OpenWorkspace(dir);
-  ASSERT_NE(ws, nullptr);
-  ASSERT_TRUE(ws->Call(step_, 1, 100).ok());
-  ASSERT_TRUE(ws->Flush().ok());
-  BreakStoreTmp(dir);
-  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(**r, Text(2, 100));
+  std::unique_ptr<Workspace> ws;
+  ASSERT_NO_FATAL_FAILURE(CallWhoseWriteFails(dir, &ws));
   ::testing::internal::CaptureStderr();
   ws.reset();
   const std::string err = ::testing::internal::GetCapturedStderr();
@@ -312,10 +319,7 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteUnflushedIsReportedOnStderrAtDestruc
   // And it is computed again next time.
   ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
-  absl::StatusOr<Stored<std::string>> again = ws->Call(step_, 2, 100);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_FALSE(again->cached());
-  EXPECT_EQ(**again, Text(2, 100));
+  ASSERT_NO_FATAL_FAILURE(ExpectComputedAgain(*ws, 2, 100));
 }
 
 // A result too large to go behind is stored by the call itself: its failure is the call's.
@@ -331,10 +335,7 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteOfAResultLargerThanTheBudgetFailsThe
   EXPECT_NE(r.status().message().find(dir + "/store/tmp"), absl::string_view::npos) << r.status();
   EXPECT_TRUE(ws->Flush().ok());
   RepairStoreTmp(dir);
-  absl::StatusOr<Stored<std::string>> again = ws->Call(step_, 3, 20000);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_FALSE(again->cached());
-  EXPECT_EQ(**again, Text(3, 20000));
+  ASSERT_NO_FATAL_FAILURE(ExpectComputedAgain(*ws, 3, 20000));
 }
 
 }  // namespace
