@@ -22,14 +22,19 @@ using ::mlops::test::Executions;
 using ::mlops::test::InMemoryWorkspace;
 using ::mlops::test::Ramp;
 
+// The step "ramp" (version 1): Ramp(n, scale), counting its runs in `*calls`.
+auto CountingRamp(int* calls) {
+  return MakeStep("ramp", 1, [calls](int n, double scale) {
+    ++*calls;
+    return Ramp(n, scale);
+  });
+}
+
 TEST(WorkspaceCacheTest, SameInputsComputeOnceAndHitsReturnEqualValues) {
   auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
-  const auto ramp = MakeStep("ramp", 1, [&calls](int n, double scale) {
-    ++calls;
-    return Ramp(n, scale);
-  });
+  const auto ramp = CountingRamp(&calls);
   const std::vector<double> want = Ramp(1000, 0.5);
   absl::StatusOr<Stored<std::vector<double>>> first = ws->Call(ramp, 1000, 0.5);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -77,10 +82,7 @@ TEST(WorkspaceCacheTest, DifferentInputsRecompute) {
   auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
-  const auto ramp = MakeStep("ramp", 1, [&calls](int n, double scale) {
-    ++calls;
-    return Ramp(n, scale);
-  });
+  const auto ramp = CountingRamp(&calls);
   ASSERT_TRUE(ws->Call(ramp, 10, 1.0).ok());
   ASSERT_TRUE(ws->Call(ramp, 11, 1.0).ok());
   ASSERT_TRUE(ws->Call(ramp, 10, 2.0).ok());
