@@ -20,38 +20,18 @@
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string TestDir(const std::string& suffix = "") {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                          suffix;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::unique_ptr<Workspace> OpenWorkspace(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir);
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::unique_ptr<Workspace> InMemory() {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::InMemory();
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
+using ::mlops::test::Executions;
+using ::mlops::test::FreshDir;
+using ::mlops::test::InMemoryWorkspace;
+using ::mlops::test::OpenWorkspace;
 
 // A step whose output is its seed.
 const auto kSeedStep = MakeStep("seed", 1, [](Context& ctx, const std::string&, int) {
@@ -65,9 +45,9 @@ uint64_t SeedIn(Workspace& ws, const std::string& s, int n) {
 }
 
 TEST(ContextTest, SeedDependsOnlyOnTheActionKey) {
-  auto a = InMemory();
+  auto a = InMemoryWorkspace();
   ASSERT_NE(a, nullptr);
-  auto b = OpenWorkspace(TestDir());
+  auto b = OpenWorkspace(FreshDir());
   ASSERT_NE(b, nullptr);
   const uint64_t seed = SeedIn(*a, "x", 1);
   // The same inputs in another workspace (another store, another run) give the same seed.
@@ -97,7 +77,7 @@ TEST(ContextTest, SeedDependsOnlyOnTheActionKey) {
 }
 
 TEST(ContextTest, SeedAndActionKeyMatchTheLineage) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   Digest key;
   uint64_t seed = 0;
@@ -115,7 +95,7 @@ TEST(ContextTest, SeedAndActionKeyMatchTheLineage) {
 }
 
 TEST(ContextTest, ParamsAndMetricsAreRecordedAlsoForLaterHits) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto train = MakeStep("train", 1, [&calls](Context& ctx, int epochs) {
     calls.fetch_add(1);
@@ -163,7 +143,7 @@ TEST(ContextTest, ParamsAndMetricsAreRecordedAlsoForLaterHits) {
 }
 
 TEST(ContextTest, ParamsOfAFailedCallAreRecorded) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   const auto step = MakeStep("fails", 1, [](Context& ctx, int x) -> absl::StatusOr<int> {
     ctx.LogParam("x", x);
@@ -179,7 +159,7 @@ TEST(ContextTest, ParamsOfAFailedCallAreRecorded) {
 }
 
 TEST(ContextTest, RunAndExecutionIdsMatchTheLineage) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   const auto ids = MakeStep("ids", 1, [](Context& ctx, int) {
     return std::make_tuple(ctx.run_id(), ctx.execution_id(), ctx.step_name());
@@ -204,7 +184,7 @@ TEST(ContextTest, RunAndExecutionIdsMatchTheLineage) {
 }
 
 TEST(ContextTest, ScratchDirExistsDuringTheCallAndIsRemovedAfterwards) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   std::vector<std::string> seen;
@@ -244,7 +224,7 @@ TEST(ContextTest, ScratchDirExistsDuringTheCallAndIsRemovedAfterwards) {
 }
 
 TEST(ContextTest, ScratchDirOfAnInMemoryWorkspace) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   std::string seen;
   const auto step = MakeStep("scratch", 1, [&seen](Context& ctx, int n) -> absl::StatusOr<int> {
@@ -262,7 +242,7 @@ TEST(ContextTest, ScratchDirOfAnInMemoryWorkspace) {
 }
 
 TEST(ContextTest, ContextUsedDirectly) {
-  const std::string root = TestDir();
+  const std::string root = FreshDir();
   std::string scratch;
   {
     Context ctx("direct", Digest::Of("key"), 3, 4, root + "/scratch");

@@ -1,7 +1,6 @@
 // The environment recorded in every Run: compiler, library versions, OS, CPU and source
 // revision.
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,22 +9,15 @@
 #include "gtest/gtest.h"
 #include "mlops/core/environment.h"
 #include "mlops/core/workspace.h"
+#include "mlops/core/workspace_layout.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
-#include "mlops/core/workspace_layout.h"
+#include "mlops/testing/files.h"
 
 namespace mlops {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string TestDir() {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+using ::mlops::test::FreshDir;
 
 void ExpectComplete(const Environment& env) {
   EXPECT_FALSE(env.compiler().empty()) << env.DebugString();
@@ -63,7 +55,7 @@ TEST(EnvironmentTest, ProcessFacts) {
 }
 
 TEST(EnvironmentTest, RunRecordsTheEnvironmentAndSourceRevision) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   ASSERT_EQ(::setenv("MLOPS_SOURCE_REVISION", "0123abcd-test-revision", 1), 0);
   int64_t id = 0;
   {

@@ -19,6 +19,7 @@
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/testing/workspace.h"
 
 namespace steptest {
 
@@ -38,19 +39,9 @@ bool operator==(const Point& a, const Point& b) {
 namespace mlops {
 namespace {
 
+using ::mlops::test::Executions;
+using ::mlops::test::InMemoryWorkspace;
 using steptest::Point;
-
-std::unique_ptr<Workspace> NewWorkspace() {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::InMemory();
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
 
 template <typename T>
 void ExpectStoredMatches(const Stored<T>& s, const T& expected) {
@@ -128,7 +119,7 @@ TEST(StepTest, NameVersionAndCallable) {
 // Callable kinds.
 
 TEST(StepTest, LambdaWithoutContextReturningT) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("lambda", 1, [&calls](int a, const std::string& b) {
@@ -151,7 +142,7 @@ int64_t SquareFunction(int64_t x) {
 }
 
 TEST(StepTest, FunctionPointer) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   g_function_calls = 0;
   const auto by_ptr = MakeStep("square_fn", 1, &SquareFunction);
@@ -178,7 +169,7 @@ struct CountingFunctor {
 };
 
 TEST(StepTest, Functor) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   CountingFunctor functor;
   const auto step = MakeStep("scale", 1, functor);
@@ -194,7 +185,7 @@ TEST(StepTest, Functor) {
 }
 
 TEST(StepTest, NoexceptFunctor) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   absl::StatusOr<Stored<int>> n = ws->Call(MakeStep("noexcept", 1, NoexceptFunctor{}), 9);
   ASSERT_TRUE(n.ok()) << n.status();
@@ -204,7 +195,7 @@ TEST(StepTest, NoexceptFunctor) {
 }
 
 TEST(StepTest, WithContext) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("with_ctx", 2, [&calls](Context& ctx, int x) {
@@ -236,7 +227,7 @@ TEST(StepTest, WithContext) {
 }
 
 TEST(StepTest, ReturningStatusOr) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("sqrt_int", 1, [&calls](int x) -> absl::StatusOr<int> {
@@ -259,7 +250,7 @@ TEST(StepTest, ReturningStatusOr) {
 }
 
 TEST(StepTest, ReturningTupleGivesSeparateStoredOutputs) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("stats", 1, [&calls](const std::vector<double>& v) {
@@ -312,7 +303,7 @@ TEST(StepTest, ReturningTupleGivesSeparateStoredOutputs) {
 }
 
 TEST(StepTest, ReturningStatusOrTupleWithContext) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto split = MakeStep(
@@ -347,7 +338,7 @@ TEST(StepTest, ReturningStatusOrTupleWithContext) {
 }
 
 TEST(StepTest, InputsByValueAndByConstReferenceGiveTheSameKey) {
-  auto ws = NewWorkspace();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto by_value = MakeStep("len", 1, [&calls](std::string s) {

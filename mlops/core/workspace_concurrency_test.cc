@@ -2,11 +2,8 @@
 // all compute, failures reach every waiter and are not cached.
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,46 +17,18 @@
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/start_gate.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
-namespace fs = std::filesystem;
+using ::mlops::test::Executions;
+using ::mlops::test::FreshDir;
+using ::mlops::test::RunTogether;
 
 constexpr int kThreads = 8;
-
-std::string TestDir() {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Releases every waiting thread at once.
-class StartGate {
- public:
-  explicit StartGate(int n) : waiting_(n) {}
-  void ArriveAndWait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (--waiting_ == 0) {
-      cv_.notify_all();
-      return;
-    }
-    cv_.wait(lock, [&] { return waiting_ == 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int waiting_;
-};
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
 
 std::vector<double> Values(int n, uint64_t seed) {
   std::vector<double> v(static_cast<size_t>(n));
@@ -77,7 +46,7 @@ class WorkspaceConcurrencyTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<Workspace>> ws =
-        GetParam() ? Workspace::Open(TestDir()) : Workspace::InMemory();
+        GetParam() ? Workspace::Open(FreshDir()) : Workspace::InMemory();
     ASSERT_TRUE(ws.ok()) << ws.status();
     ws_ = *std::move(ws);
   }
@@ -91,17 +60,11 @@ TEST_P(WorkspaceConcurrencyTest, SameKeyComputesOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return Values(n, ctx.seed());
   });
-  StartGate gate(kThreads);
   std::vector<absl::StatusOr<Stored<std::vector<double>>>> results(
       kThreads, absl::UnknownError("not run"));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      gate.ArriveAndWait();
-      results[static_cast<size_t>(t)] = ws_->Call(slow, 1000);
-    });
-  }
-  for (std::thread& th : threads) th.join();
+  RunTogether(kThreads, [&](int t) {
+    results[static_cast<size_t>(t)] = ws_->Call(slow, 1000);
+  });
   EXPECT_EQ(calls.load(), 1);
   ASSERT_TRUE(results[0].ok()) << results[0].status();
   for (const auto& r : results) {
@@ -141,17 +104,11 @@ TEST_P(WorkspaceConcurrencyTest, DistinctKeysAllCompute) {
     running.fetch_sub(1);
     return Values(n, ctx.seed());
   });
-  StartGate gate(kThreads);
   std::vector<absl::StatusOr<Stored<std::vector<double>>>> results(
       kThreads, absl::UnknownError("not run"));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      gate.ArriveAndWait();
-      results[static_cast<size_t>(t)] = ws_->Call(slow, 100 + t);
-    });
-  }
-  for (std::thread& th : threads) th.join();
+  RunTogether(kThreads, [&](int t) {
+    results[static_cast<size_t>(t)] = ws_->Call(slow, 100 + t);
+  });
   EXPECT_EQ(calls.load(), kThreads);
   EXPECT_GT(max_running.load(), 1);  // distinct keys do not wait for each other
   for (int t = 0; t < kThreads; ++t) {
@@ -180,16 +137,10 @@ TEST_P(WorkspaceConcurrencyTest, FailureReachesEveryWaiterAndIsNotCached) {
     if (fail.load()) return absl::UnavailableError("try later");
     return x;
   });
-  StartGate gate(kThreads);
   std::vector<absl::Status> statuses(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      gate.ArriveAndWait();
-      statuses[static_cast<size_t>(t)] = ws_->Call(flaky, 7).status();
-    });
-  }
-  for (std::thread& th : threads) th.join();
+  RunTogether(kThreads, [&](int t) {
+    statuses[static_cast<size_t>(t)] = ws_->Call(flaky, 7).status();
+  });
   for (const absl::Status& s : statuses) {
     EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
     EXPECT_NE(s.message().find("flaky"), std::string::npos) << s;
@@ -222,27 +173,21 @@ TEST_P(WorkspaceConcurrencyTest, ManyThreadsManyKeys) {
     for (double d : v) sum += d;
     return std::make_tuple(sum, static_cast<int64_t>(v.size()));
   });
-  StartGate gate(kThreads);
   std::atomic<int> errors{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      gate.ArriveAndWait();
-      for (int round = 0; round < kRounds; ++round) {
-        for (int i = 0; i < kKeys; ++i) {
-          const int k = (i * 7 + t * 3 + round) % kKeys;
-          auto v = ws_->Call(make, k);
-          if (!v.ok() || v->value() != Values(k + 1, static_cast<uint64_t>(k))) {
-            errors.fetch_add(1);
-            continue;
-          }
-          auto s = ws_->Call(stats, *v);
-          if (!s.ok() || *std::get<1>(*s) != k + 1) errors.fetch_add(1);
+  RunTogether(kThreads, [&](int t) {
+    for (int round = 0; round < kRounds; ++round) {
+      for (int i = 0; i < kKeys; ++i) {
+        const int k = (i * 7 + t * 3 + round) % kKeys;
+        auto v = ws_->Call(make, k);
+        if (!v.ok() || v->value() != Values(k + 1, static_cast<uint64_t>(k))) {
+          errors.fetch_add(1);
+          continue;
         }
+        auto s = ws_->Call(stats, *v);
+        if (!s.ok() || *std::get<1>(*s) != k + 1) errors.fetch_add(1);
       }
-    });
-  }
-  for (std::thread& th : threads) th.join();
+    }
+  });
   EXPECT_EQ(errors.load(), 0);
   // Each distinct key computed at least once; concurrent misses of one key are shared, so
   // nothing near kThreads * kRounds computations per key.

@@ -11,15 +11,15 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
-std::unique_ptr<Workspace> Open(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir);
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
+using ::mlops::test::FreshDir;
+using ::mlops::test::OpenWorkspace;
+using ::mlops::test::Spit;
+using ::mlops::test::ValuePath;
 
 ActionRequest Request(bool load_outputs) {
   ActionRequest req;
@@ -46,17 +46,22 @@ ActionRunner Runner(int* calls) {
   };
 }
 
-std::string BlobPath(const std::string& dir, const Digest& d) {
-  const std::string hex = d.ToHex();
-  return dir + "/store/cas/" + hex.substr(0, 2) + "/" + hex;
+// Runs the action (loading its outputs) in a workspace on `dir` that is closed again, as an
+// earlier process would, and sets `*value` to its output's digest.
+void ComputeInAnEarlierRun(const std::string& dir, int* calls, Digest* value) {
+  auto ws = OpenWorkspace(dir);
+  ASSERT_NE(ws, nullptr);
+  absl::StatusOr<ActionOutcome> first = ws->Execute(Request(true), Runner(calls));
+  ASSERT_TRUE(first.ok()) << first.status();
+  *value = first->digests[0];
 }
 
 TEST(WorkspaceDigestOnlyTest, HitFromDiskReturnsDigestsWithoutBytes) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   int calls = 0;
   Digest value;
   {
-    auto ws = Open(dir);
+    auto ws = OpenWorkspace(dir);
     ASSERT_NE(ws, nullptr);
     absl::StatusOr<ActionOutcome> first = ws->Execute(Request(false), Runner(&calls));
     ASSERT_TRUE(first.ok()) << first.status();
@@ -65,7 +70,7 @@ TEST(WorkspaceDigestOnlyTest, HitFromDiskReturnsDigestsWithoutBytes) {
     value = first->digests[0];
     EXPECT_EQ(value, Hash(42));
   }
-  auto ws = Open(dir);  // a new process: nothing in the memory tier
+  auto ws = OpenWorkspace(dir);  // a new process: nothing in the memory tier
   ASSERT_NE(ws, nullptr);
   absl::StatusOr<ActionOutcome> hit = ws->Execute(Request(false), Runner(&calls));
   ASSERT_TRUE(hit.ok()) << hit.status();
@@ -85,7 +90,7 @@ TEST(WorkspaceDigestOnlyTest, HitFromDiskReturnsDigestsWithoutBytes) {
 }
 
 TEST(WorkspaceDigestOnlyTest, HitFromMemoryTierLeavesBytesEmpty) {
-  auto ws = Open(test::FreshDir());
+  auto ws = OpenWorkspace(FreshDir());
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   ASSERT_TRUE(ws->Execute(Request(true), Runner(&calls)).ok());
@@ -103,22 +108,16 @@ TEST(WorkspaceDigestOnlyTest, HitFromMemoryTierLeavesBytesEmpty) {
 // The value is not read: a corrupt value still gives a digest-only hit (its digest is what
 // the action cache recorded), and the next loading call finds the corruption and recomputes.
 TEST(WorkspaceDigestOnlyTest, DoesNotReadTheValue) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   int calls = 0;
   Digest value;
-  {
-    auto ws = Open(dir);
-    ASSERT_NE(ws, nullptr);
-    absl::StatusOr<ActionOutcome> first = ws->Execute(Request(true), Runner(&calls));
-    ASSERT_TRUE(first.ok()) << first.status();
-    value = first->digests[0];
-  }
-  const std::string blob = BlobPath(dir, value);
+  ASSERT_NO_FATAL_FAILURE(ComputeInAnEarlierRun(dir, &calls, &value));
+  const std::string blob = ValuePath(dir, value);
   ASSERT_TRUE(std::filesystem::exists(blob)) << blob;
   std::filesystem::permissions(blob, std::filesystem::perms::owner_write,
                                std::filesystem::perm_options::add);
-  test::Spit(blob, "not the value");
-  auto ws = Open(dir);
+  Spit(blob, "not the value");
+  auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   absl::StatusOr<ActionOutcome> hit = ws->Execute(Request(false), Runner(&calls));
   ASSERT_TRUE(hit.ok()) << hit.status();
@@ -134,18 +133,12 @@ TEST(WorkspaceDigestOnlyTest, DoesNotReadTheValue) {
 
 // A missing value is a miss even when its bytes are not wanted.
 TEST(WorkspaceDigestOnlyTest, MissingValueIsAMiss) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   int calls = 0;
   Digest value;
-  {
-    auto ws = Open(dir);
-    ASSERT_NE(ws, nullptr);
-    absl::StatusOr<ActionOutcome> first = ws->Execute(Request(true), Runner(&calls));
-    ASSERT_TRUE(first.ok()) << first.status();
-    value = first->digests[0];
-  }
-  ASSERT_TRUE(std::filesystem::remove(BlobPath(dir, value)));
-  auto ws = Open(dir);
+  ASSERT_NO_FATAL_FAILURE(ComputeInAnEarlierRun(dir, &calls, &value));
+  ASSERT_TRUE(std::filesystem::remove(ValuePath(dir, value)));
+  auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   absl::StatusOr<ActionOutcome> again = ws->Execute(Request(false), Runner(&calls));
   ASSERT_TRUE(again.ok()) << again.status();
@@ -153,7 +146,7 @@ TEST(WorkspaceDigestOnlyTest, MissingValueIsAMiss) {
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(again->digests[0], value);
   ASSERT_TRUE(ws->Flush().ok());  // the value is written behind
-  EXPECT_TRUE(std::filesystem::exists(BlobPath(dir, value)));
+  EXPECT_TRUE(std::filesystem::exists(ValuePath(dir, value)));
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // execution, nothing cached, and a FAILED run.
 #include <atomic>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -16,41 +15,19 @@
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
+#include "mlops/core/workspace_layout.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
-#include "mlops/core/workspace_layout.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string TestDir(const std::string& suffix = "") {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                          suffix;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::unique_ptr<Workspace> OpenWorkspace(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir);
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::unique_ptr<Workspace> InMemory() {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::InMemory();
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
+using ::mlops::test::Executions;
+using ::mlops::test::FreshDir;
+using ::mlops::test::InMemoryWorkspace;
+using ::mlops::test::OpenWorkspace;
 
 bool Contains(absl::string_view haystack, absl::string_view needle) {
   return haystack.find(needle) != absl::string_view::npos;
@@ -65,7 +42,7 @@ absl::StatusOr<mlops::Run> RunAfterClose(const std::string& dir, int64_t id) {
 }
 
 TEST(WorkspaceFailureTest, ErrorStatusNamesTheStepAndIsNotCached) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("validate", 4, [&calls](int x) -> absl::StatusOr<int> {
@@ -114,7 +91,7 @@ TEST(WorkspaceFailureTest, ErrorStatusNamesTheStepAndIsNotCached) {
 }
 
 TEST(WorkspaceFailureTest, TupleStepErrorIsNotCached) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   bool fail = true;
@@ -134,7 +111,7 @@ TEST(WorkspaceFailureTest, TupleStepErrorIsNotCached) {
 }
 
 TEST(WorkspaceFailureTest, StdExceptionIsUnknownNamingTheStep) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("thrower", 1, [&calls](const std::string& what) -> int {
@@ -162,7 +139,7 @@ TEST(WorkspaceFailureTest, StdExceptionIsUnknownNamingTheStep) {
 }
 
 TEST(WorkspaceFailureTest, NonStdExceptionIsUnknownNamingTheStep) {
-  auto ws = InMemory();
+  auto ws = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
   int calls = 0;
   const auto step = MakeStep("int_thrower", 1, [&calls](Context&, int x) -> int {
@@ -188,7 +165,7 @@ TEST(WorkspaceFailureTest, NonStdExceptionIsUnknownNamingTheStep) {
 }
 
 TEST(WorkspaceFailureTest, RunEndsFailedIfAnyCallFailed) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   const auto ok = MakeStep("ok", 1, [](int x) { return x; });
   const auto bad = MakeStep("bad", 1, [](int) -> absl::StatusOr<int> {
     return absl::InternalError("bad");
@@ -222,7 +199,7 @@ TEST(WorkspaceFailureTest, RunEndsFailedIfAnyCallFailed) {
 }
 
 TEST(WorkspaceFailureTest, RunEndsSucceededIfNoCallFailed) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   const auto ok = MakeStep("ok", 1, [](int x) { return x; });
   int64_t first = 0;
   int64_t second = 0;
@@ -261,7 +238,7 @@ TEST(WorkspaceFailureTest, RunEndsSucceededIfNoCallFailed) {
 }
 
 TEST(WorkspaceFailureTest, ProgramAndArgsFromOptions) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   int64_t id = 0;
   {
     WorkspaceOptions options;

@@ -17,35 +17,20 @@
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
 #include "mlops/core/workspace.h"
+#include "mlops/core/workspace_layout.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
-#include "mlops/core/workspace_layout.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string TestDir(const std::string& suffix = "") {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                          suffix;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::unique_ptr<Workspace> OpenWorkspace(const std::string& dir, WorkspaceOptions options = {}) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir, std::move(options));
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
-
-std::vector<Execution> Executions(Workspace& ws) {
-  absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(ws.run_id());
-  EXPECT_TRUE(execs.ok()) << execs.status();
-  return execs.ok() ? *execs : std::vector<Execution>{};
-}
+using ::mlops::test::Executions;
+using ::mlops::test::FreshDir;
+using ::mlops::test::OpenWorkspace;
 
 int64_t StoreEntries(Workspace& ws) {
   absl::StatusOr<StoreStats> stats = ws.store().Stats();
@@ -71,7 +56,7 @@ const CallOptions kNormal{CacheMode::kNormal};
 // ---------------------------------------------------------------------------------------
 
 TEST(WorkspaceModeTest, ForceRecomputesAndStores) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   std::atomic<int> calls{0};
@@ -113,7 +98,7 @@ TEST(WorkspaceModeTest, ForceRecomputesAndStores) {
 }
 
 TEST(WorkspaceModeTest, ReadOnlyHitReturnsTheValueAndWritesNothing) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto square = MakeStep("square", 1, [&calls](int x) {
     calls.fetch_add(1);
@@ -138,7 +123,7 @@ TEST(WorkspaceModeTest, ReadOnlyHitReturnsTheValueAndWritesNothing) {
 }
 
 TEST(WorkspaceModeTest, ReadOnlyMissIsNotFoundAndWritesNothing) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   std::atomic<int> calls{0};
@@ -177,7 +162,7 @@ TEST(WorkspaceModeTest, ReadOnlyMissIsNotFoundAndWritesNothing) {
 }
 
 TEST(WorkspaceModeTest, VerifyDeterministicStepSucceedsAndIsRecorded) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   std::atomic<int> calls{0};
@@ -231,7 +216,7 @@ TEST(WorkspaceModeTest, VerifyOfAnUncachedCallComputesAndStores) {
 }
 
 TEST(WorkspaceModeTest, VerifyNondeterministicStepIsAbortedAndRecorded) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto counter = MakeStep("counter", 1, [&calls](const std::string&) {
     return std::make_tuple(std::string("fixed"), calls.fetch_add(1) + 1);
@@ -297,7 +282,7 @@ TEST(WorkspaceModeTest, VerifyNondeterministicStepIsAbortedAndRecorded) {
 }
 
 TEST(WorkspaceModeTest, DefaultModeApplies) {
-  const std::string dir = TestDir();
+  const std::string dir = FreshDir();
   std::atomic<int> calls{0};
   const auto counter = MakeStep("counter", 1, [&calls](int) { return calls.fetch_add(1) + 1; });
   {

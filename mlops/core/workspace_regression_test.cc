@@ -4,7 +4,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,38 +18,16 @@
 #include "mlops/core/workspace.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/store/action_cache.h"
+#include "mlops/testing/files.h"
 #include "mlops/testing/held_store.h"
+#include "mlops/testing/start_gate.h"
 
 namespace mlops {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string TestDir() {
-  const std::string dir = ::testing::TempDir() + "/" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-class StartGate {
- public:
-  explicit StartGate(int n) : waiting_(n) {}
-  void ArriveAndWait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (--waiting_ == 0) {
-      cv_.notify_all();
-      return;
-    }
-    cv_.wait(lock, [&] { return waiting_ == 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int waiting_;
-};
+using ::mlops::test::FreshDir;
+using ::mlops::test::HeldStore;
+using ::mlops::test::RunTogether;
 
 // Runs `threads` concurrent calls of a slow step on one key; returns how often it ran.
 int ConcurrentCallsOfOneKey(Workspace& ws, int threads, size_t output_doubles) {
@@ -60,17 +37,11 @@ int ConcurrentCallsOfOneKey(Workspace& ws, int threads, size_t output_doubles) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return std::vector<double>(output_doubles, x);
   });
-  StartGate gate(threads);
   std::atomic<int> errors{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      gate.ArriveAndWait();
-      absl::StatusOr<Stored<std::vector<double>>> r = ws.Call(slow, 3);
-      if (!r.ok() || r->value() != std::vector<double>(output_doubles, 3)) errors.fetch_add(1);
-    });
-  }
-  for (std::thread& th : pool) th.join();
+  RunTogether(threads, [&](int) {
+    absl::StatusOr<Stored<std::vector<double>>> r = ws.Call(slow, 3);
+    if (!r.ok() || r->value() != std::vector<double>(output_doubles, 3)) errors.fetch_add(1);
+  });
   EXPECT_EQ(errors.load(), 0);
   return calls.load();
 }
@@ -86,7 +57,7 @@ int ConcurrentCallsOfOneKey(Workspace& ws, int threads, size_t output_doubles) {
 TEST(WorkspaceRegressionTest, ConcurrentSameKeyComputesOnceWithoutMemoryTier) {
   WorkspaceOptions options;
   options.memory_cache_bytes = 0;
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(TestDir(), options);
+  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(FreshDir(), options);
   ASSERT_TRUE(ws.ok()) << ws.status();
   EXPECT_EQ(ConcurrentCallsOfOneKey(**ws, 8, 16), 1);
 }
@@ -94,7 +65,7 @@ TEST(WorkspaceRegressionTest, ConcurrentSameKeyComputesOnceWithoutMemoryTier) {
 TEST(WorkspaceRegressionTest, ConcurrentSameKeyComputesOnceForResultsLargerThanTheMemoryTier) {
   WorkspaceOptions options;
   options.memory_cache_bytes = 1024;  // the result below is 80 KB
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(TestDir(), options);
+  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(FreshDir(), options);
   ASSERT_TRUE(ws.ok()) << ws.status();
   EXPECT_EQ(ConcurrentCallsOfOneKey(**ws, 8, 10000), 1);
 }
@@ -111,7 +82,7 @@ TEST(WorkspaceRegressionTest, ConcurrentSameKeyComputesOnceForResultsLargerThanT
 TEST(WorkspaceRegressionTest, ConcurrentSameKeyNeverComputesTwice) {
   for (const bool disk : {false, true}) {
     absl::StatusOr<std::unique_ptr<Workspace>> ws =
-        disk ? Workspace::Open(TestDir()) : Workspace::InMemory();
+        disk ? Workspace::Open(FreshDir()) : Workspace::InMemory();
     ASSERT_TRUE(ws.ok()) << ws.status();
     constexpr int kThreads = 8;
     constexpr int kMaxKeys = 1500;
@@ -165,8 +136,8 @@ TEST(WorkspaceRegressionTest, ConcurrentSameKeyNeverComputesTwice) {
 // call's result (memory tier or disk) instead of running the function again. Expected 1
 // computation; actual 2.
 TEST(WorkspaceRegressionTest, LookupThatMissedWhileAnotherCallComputedDoesNotRecompute) {
-  auto owned_store = std::make_unique<test::HeldStore>();
-  test::HeldStore* store = owned_store.get();
+  auto owned_store = std::make_unique<HeldStore>();
+  HeldStore* store = owned_store.get();
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> lineage =
       SqliteLineageStore::Open(":memory:");
   ASSERT_TRUE(lineage.ok()) << lineage.status();

@@ -8,7 +8,6 @@
 #include <memory>
 #include <ostream>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -21,17 +20,19 @@
 #include "mlops/core/workspace.h"
 #include "mlops/store/disk_store.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/workspace.h"
 
 namespace mlops {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::unique_ptr<Workspace> Open(const std::string& dir, WorkspaceOptions options = {}) {
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(dir, std::move(options));
-  EXPECT_TRUE(ws.ok()) << ws.status();
-  return ws.ok() ? *std::move(ws) : nullptr;
-}
+using ::mlops::test::Exists;
+using ::mlops::test::FreshDir;
+using ::mlops::test::OpenWorkspace;
+using ::mlops::test::Slurp;
+using ::mlops::test::Spit;
+using ::mlops::test::ValuePath;
 
 // The value of the test step for `n`: `size` bytes that differ for every n.
 std::string Text(int n, int64_t size) {
@@ -41,18 +42,11 @@ std::string Text(int n, int64_t size) {
   return s;
 }
 
-// Where the value with this digest lives in workspace `dir`.
-std::string ValuePath(const std::string& dir, const Digest& d) {
-  const std::string hex = d.ToHex();
-  return absl::StrCat(dir, "/store/cas/", hex.substr(0, 2), "/", hex);
-}
-
 // The bytes stored for the value `v` in `dir`, or "(absent)".
 std::string StoredBytes(const std::string& dir, const std::string& v) {
   const std::string path = ValuePath(dir, Hash(v));
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return "(absent)";
-  return test::Slurp(path);
+  if (!Exists(path)) return "(absent)";
+  return Slurp(path);
 }
 
 // Runs of the test step (reset by each test).
@@ -75,10 +69,10 @@ class WorkspaceWriteBehindTest : public ::testing::Test {
 // writer got there) — never computed again. Flush puts every value on disk, where a second
 // workspace finds them.
 TEST_F(WorkspaceWriteBehindTest, RepeatedCallIsAHitBeforeAndAfterTheWrite) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   WorkspaceOptions options;
   options.memory_cache_bytes = 0;
-  auto ws = Open(dir, options);
+  auto ws = OpenWorkspace(dir, options);
   ASSERT_NE(ws, nullptr);
   // Many results, so that some are surely still queued when they are asked for again.
   constexpr int kCalls = 100;
@@ -103,7 +97,7 @@ TEST_F(WorkspaceWriteBehindTest, RepeatedCallIsAHitBeforeAndAfterTheWrite) {
     EXPECT_EQ(StoredBytes(dir, Text(i, 200)), Encode(Text(i, 200))) << i;
   }
   // Another workspace on the directory (the first still open): hits, the same bytes.
-  auto other = Open(dir, options);
+  auto other = OpenWorkspace(dir, options);
   ASSERT_NE(other, nullptr);
   for (int i = 0; i < kCalls; ++i) {
     absl::StatusOr<Stored<std::string>> r = other->Call(step_, i, 200);
@@ -116,17 +110,17 @@ TEST_F(WorkspaceWriteBehindTest, RepeatedCallIsAHitBeforeAndAfterTheWrite) {
 
 // Destroying the workspace (without Flush) writes everything too.
 TEST_F(WorkspaceWriteBehindTest, DestructorWritesEveryResult) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   constexpr int kCalls = 100;
   {
-    auto ws = Open(dir);
+    auto ws = OpenWorkspace(dir);
     ASSERT_NE(ws, nullptr);
     for (int i = 0; i < kCalls; ++i) ASSERT_TRUE(ws->Call(step_, i, 300).ok());
   }
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_EQ(StoredBytes(dir, Text(i, 300)), Encode(Text(i, 300))) << i;
   }
-  auto ws = Open(dir);
+  auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
   for (int i = 0; i < kCalls; ++i) {
     absl::StatusOr<Stored<std::string>> r = ws->Call(step_, i, 300);
@@ -149,13 +143,13 @@ class WorkspaceWithoutWriteBehindTest
 // Turned off, or with a durable workspace: the value and its record are on disk when the
 // call returns (a second workspace, opened without any Flush, gets a hit).
 TEST_P(WorkspaceWithoutWriteBehindTest, ResultIsOnDiskWhenTheCallReturns) {
-  const std::string dir = test::FreshDir();
-  auto ws = Open(dir, GetParam().options);
+  const std::string dir = FreshDir();
+  auto ws = OpenWorkspace(dir, GetParam().options);
   ASSERT_NE(ws, nullptr);
   absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 7, 100);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(StoredBytes(dir, Text(7, 100)), Encode(Text(7, 100)));
-  auto other = Open(dir, GetParam().options);
+  auto other = OpenWorkspace(dir, GetParam().options);
   ASSERT_NE(other, nullptr);
   absl::StatusOr<Stored<std::string>> again = other->Call(step_, 7, 100);
   ASSERT_TRUE(again.ok()) << again.status();
@@ -185,15 +179,15 @@ INSTANTIATE_TEST_SUITE_P(Cases, WorkspaceWithoutWriteBehindTest,
 // A result larger than the whole write-behind budget is written before the call returns;
 // smaller ones still go behind.
 TEST_F(WorkspaceWriteBehindTest, ResultLargerThanTheBudgetIsOnDiskWhenTheCallReturns) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   WorkspaceOptions options;
   options.write_behind_bytes = 4096;
-  auto ws = Open(dir, options);
+  auto ws = OpenWorkspace(dir, options);
   ASSERT_NE(ws, nullptr);
   absl::StatusOr<Stored<std::string>> big = ws->Call(step_, 1, 20000);
   ASSERT_TRUE(big.ok()) << big.status();
   EXPECT_EQ(StoredBytes(dir, Text(1, 20000)), Encode(Text(1, 20000)));
-  auto other = Open(dir, options);
+  auto other = OpenWorkspace(dir, options);
   ASSERT_NE(other, nullptr);
   absl::StatusOr<Stored<std::string>> again = other->Call(step_, 1, 20000);
   ASSERT_TRUE(again.ok()) << again.status();
@@ -222,11 +216,11 @@ const auto kSized = MakeStep("write_behind.sized", 1, [](int n) { return Text(n,
 // older one over it, and the workspace (and, after Flush, every later one) returned the old
 // value.
 TEST_F(WorkspaceWriteBehindTest, ForcedResultLargerThanTheBudgetIsNotReplacedByAnOlderOne) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   WorkspaceOptions options;
   options.memory_cache_bytes = 0;  // every hit from the queue or the disk
   options.write_behind_bytes = 4096;
-  auto ws = Open(dir, options);
+  auto ws = OpenWorkspace(dir, options);
   ASSERT_NE(ws, nullptr);
   g_size = 10;
   ASSERT_TRUE(ws->Call(kSized, 1).ok());  // queued
@@ -241,7 +235,7 @@ TEST_F(WorkspaceWriteBehindTest, ForcedResultLargerThanTheBudgetIsNotReplacedByA
   EXPECT_TRUE(again->cached());
   EXPECT_EQ((*again)->size(), 10000u) << "the older, queued result replaced the forced one";
   ASSERT_TRUE(ws->Flush().ok());
-  auto other = Open(dir, options);
+  auto other = OpenWorkspace(dir, options);
   ASSERT_NE(other, nullptr);
   absl::StatusOr<Stored<std::string>> later = other->Call(kSized, 1);
   ASSERT_TRUE(later.ok()) << later.status();
@@ -253,27 +247,43 @@ TEST_F(WorkspaceWriteBehindTest, ForcedResultLargerThanTheBudgetIsNotReplacedByA
 // and undoes it.
 void BreakStoreTmp(const std::string& dir) {
   fs::remove_all(dir + "/store/tmp");
-  test::Spit(dir + "/store/tmp", "not a directory");
+  Spit(dir + "/store/tmp", "not a directory");
 }
 void RepairStoreTmp(const std::string& dir) {
   fs::remove(dir + "/store/tmp");
   fs::create_directory(dir + "/store/tmp");
 }
 
+// Opens a workspace on `dir`, stores Text(1, 100) in it, breaks the store's temporary files
+// and calls for Text(2, 100): the call returns the value (computed), and its write behind
+// is bound to fail.
+void CallWhoseWriteFails(const std::string& dir, std::unique_ptr<Workspace>* ws) {
+  *ws = OpenWorkspace(dir);
+  ASSERT_NE(*ws, nullptr);
+  ASSERT_TRUE((*ws)->Call(kText, 1, 100).ok());
+  ASSERT_TRUE((*ws)->Flush().ok());
+  BreakStoreTmp(dir);
+  absl::StatusOr<Stored<std::string>> r = (*ws)->Call(kText, 2, 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->cached());
+  EXPECT_EQ(**r, Text(2, 100));
+}
+
+// Calls for Text(n, size), whose write failed earlier, in `ws`: computed again, not a hit.
+void ExpectComputedAgain(Workspace& ws, int n, int64_t size) {
+  absl::StatusOr<Stored<std::string>> r = ws.Call(kText, n, size);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->cached()) << "a hit for a result whose write failed";
+  EXPECT_EQ(**r, Text(n, size));
+}
+
 // A background write fails: the call already returned the right value; Flush() reports the
 // error (naming the path) once; nothing is recorded, so the next workspace recomputes.
 TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTime) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   {
-    auto ws = Open(dir);
-    ASSERT_NE(ws, nullptr);
-    ASSERT_TRUE(ws->Call(step_, 1, 100).ok());
-    ASSERT_TRUE(ws->Flush().ok());
-    BreakStoreTmp(dir);
-    absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
-    ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_FALSE(r->cached());
-    EXPECT_EQ(**r, Text(2, 100));
+    std::unique_ptr<Workspace> ws;
+    ASSERT_NO_FATAL_FAILURE(CallWhoseWriteFails(dir, &ws));
     const absl::Status flushed = ws->Flush();
     EXPECT_FALSE(flushed.ok());
     EXPECT_NE(flushed.message().find(dir + "/store/tmp"), absl::string_view::npos) << flushed;
@@ -282,12 +292,9 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTi
     EXPECT_EQ(StoredBytes(dir, Text(2, 100)), "(absent)");
   }
   EXPECT_EQ(runs_, 2);
-  auto ws = Open(dir);
+  auto ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
-  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_FALSE(r->cached()) << "a hit for a result whose write failed";
-  EXPECT_EQ(**r, Text(2, 100));
+  ASSERT_NO_FATAL_FAILURE(ExpectComputedAgain(*ws, 2, 100));
   EXPECT_EQ(runs_, 3);
   absl::StatusOr<Stored<std::string>> one = ws->Call(step_, 1, 100);
   ASSERT_TRUE(one.ok()) << one.status();
@@ -300,15 +307,9 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteIsReportedByFlushAndRecomputedNextTi
 
 // Nobody calls Flush: the destructor says on stderr that a result could not be stored.
 TEST_F(WorkspaceWriteBehindTest, FailedWriteUnflushedIsReportedOnStderrAtDestruction) {
-  const std::string dir = test::FreshDir();
-  auto ws = Open(dir);
-  ASSERT_NE(ws, nullptr);
-  ASSERT_TRUE(ws->Call(step_, 1, 100).ok());
-  ASSERT_TRUE(ws->Flush().ok());
-  BreakStoreTmp(dir);
-  absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 2, 100);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(**r, Text(2, 100));
+  const std::string dir = FreshDir();
+  std::unique_ptr<Workspace> ws;
+  ASSERT_NO_FATAL_FAILURE(CallWhoseWriteFails(dir, &ws));
   ::testing::internal::CaptureStderr();
   ws.reset();
   const std::string err = ::testing::internal::GetCapturedStderr();
@@ -316,20 +317,17 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteUnflushedIsReportedOnStderrAtDestruc
   EXPECT_NE(err.find("could not be stored in " + dir), std::string::npos) << err;
   EXPECT_NE(err.find(dir + "/store/tmp"), std::string::npos) << err;
   // And it is computed again next time.
-  ws = Open(dir);
+  ws = OpenWorkspace(dir);
   ASSERT_NE(ws, nullptr);
-  absl::StatusOr<Stored<std::string>> again = ws->Call(step_, 2, 100);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_FALSE(again->cached());
-  EXPECT_EQ(**again, Text(2, 100));
+  ASSERT_NO_FATAL_FAILURE(ExpectComputedAgain(*ws, 2, 100));
 }
 
 // A result too large to go behind is stored by the call itself: its failure is the call's.
 TEST_F(WorkspaceWriteBehindTest, FailedWriteOfAResultLargerThanTheBudgetFailsTheCall) {
-  const std::string dir = test::FreshDir();
+  const std::string dir = FreshDir();
   WorkspaceOptions options;
   options.write_behind_bytes = 4096;
-  auto ws = Open(dir, options);
+  auto ws = OpenWorkspace(dir, options);
   ASSERT_NE(ws, nullptr);
   BreakStoreTmp(dir);
   absl::StatusOr<Stored<std::string>> r = ws->Call(step_, 3, 20000);
@@ -337,10 +335,7 @@ TEST_F(WorkspaceWriteBehindTest, FailedWriteOfAResultLargerThanTheBudgetFailsThe
   EXPECT_NE(r.status().message().find(dir + "/store/tmp"), absl::string_view::npos) << r.status();
   EXPECT_TRUE(ws->Flush().ok());
   RepairStoreTmp(dir);
-  absl::StatusOr<Stored<std::string>> again = ws->Call(step_, 3, 20000);
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_FALSE(again->cached());
-  EXPECT_EQ(**again, Text(3, 20000));
+  ASSERT_NO_FATAL_FAILURE(ExpectComputedAgain(*ws, 3, 20000));
 }
 
 }  // namespace
