@@ -105,6 +105,15 @@ struct Decayed<std::tuple<T...>> {
 template <typename T>
 inline constexpr bool kIsInputType = std::is_same_v<T, File> || kHasCodec<T>;
 
+// Fails to compile, saying how to mend it, unless every parameter type is an input type.
+// Workspace::Call and Pipeline::Add check their step's parameters with it.
+template <typename... Params>
+constexpr void CheckInputTypes() {
+  static_assert((kIsInputType<Params> && ...),
+                "mlops: a step parameter type has no mlops::Codec; declare one with "
+                "MLOPS_CODEC_FIELDS (see mlops/codec/codec.h)");
+}
+
 }  // namespace step_internal
 
 template <typename Fn>

@@ -210,9 +210,7 @@ auto CallImpl(Workspace& ws, const CallOptions& options, const S& step,
   static_assert((kArgFits<std::tuple_element_t<I, Params>, Args> && ...),
                 "mlops: an argument's type does not match the step's parameter type (a "
                 "Stored<T> may stand for a T)");
-  static_assert((step_internal::kIsInputType<std::tuple_element_t<I, Params>> && ...),
-                "mlops: a step parameter type has no mlops::Codec; declare one with "
-                "MLOPS_CODEC_FIELDS (see mlops/codec/codec.h)");
+  step_internal::CheckInputTypes<std::tuple_element_t<I, Params>...>();
 
   std::tuple<ArgHolder<std::tuple_element_t<I, Params>, Args>...> holders(
       std::forward<Args>(args)...);

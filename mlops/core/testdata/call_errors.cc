@@ -8,6 +8,8 @@
 
 #include "mlops/core/workspace.h"
 
+struct NoCodec {};  // a type with no mlops::Codec
+
 void Use(mlops::Workspace& ws) {
   const auto step = mlops::MakeStep(
       "step", 1, [](mlops::Context&, int n, const std::vector<double>& v, const mlops::File& f) {
@@ -23,10 +25,12 @@ void Use(mlops::Workspace& ws) {
   (void)ws.Call(mlops::CallOptions{}, step, 1, v, mlops::File("x"));
 
 #ifdef BAD
+  const auto no_codec = mlops::MakeStep("no codec", 1, [](const NoCodec&) { return 1; });
   (void)ws.Call(step, std::string("no int"), v, mlops::File("x"));  // want: type
   (void)ws.Call(step, 1, std::vector<std::string>{"a"}, mlops::File("x"));  // want: type
   (void)ws.Call(step, 1, v, std::string("x"));  // want: type (a File must be named a File)
   (void)ws.Call(step, 1, mlops::Stored<std::string>(std::string("s")), mlops::File("x"));  // want: type
+  (void)ws.Call(no_codec, NoCodec{});  // want: codec
   (void)ws.Call(step, 1, v);  // want: count
   (void)ws.Call(step, 1, v, mlops::File("x"), 2);  // want: count
   (void)ws.Call(mlops::CallOptions{}, step, 1);  // want: count

@@ -146,9 +146,7 @@ auto AddImpl(Pipeline& p, std::string name, const S& step, std::index_sequence<I
   static_assert((kInputFits<std::tuple_element_t<I, Params>, Args> && ...),
                 "mlops: a pipeline input does not match the step's parameter type (pass a "
                 "Handle<T> of an earlier node, a T, or a Stored<T>)");
-  static_assert((step_internal::kIsInputType<std::tuple_element_t<I, Params>> && ...),
-                "mlops: a step parameter type has no mlops::Codec; declare one with "
-                "MLOPS_CODEC_FIELDS (see mlops/codec/codec.h)");
+  step_internal::CheckInputTypes<std::tuple_element_t<I, Params>...>();
 
   NodeSpec node;
   node.name = std::move(name);

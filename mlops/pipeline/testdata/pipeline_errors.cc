@@ -8,6 +8,8 @@
 
 #include "mlops/pipeline/pipeline.h"
 
+struct NoCodec {};  // a type with no mlops::Codec
+
 void Use() {
   const auto count = mlops::MakeStep("count", 1, [](const std::string& s) {
     return static_cast<int>(s.size());
@@ -37,6 +39,8 @@ void Use() {
   (void)from_file;
 
 #ifdef BAD
+  const auto no_codec = mlops::MakeStep("no codec", 1, [](const NoCodec&) { return 1; });
+  (void)p.Add("bad0", no_codec, NoCodec{});  // want: codec
   (void)p.Add("bad1", repeat, text, v);  // want: type (a Handle<string> for an int)
   (void)p.Add("bad2", count, n);  // want: type (a Handle<int> for a string)
   (void)p.Add("bad3", repeat, n, n);  // want: type (a Handle<int> for a vector<double>)
