@@ -2,19 +2,15 @@
 // sqlite_lineage_queries.cc.
 #include "mlops/lineage/sqlite_lineage_store.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "mlops/base/file_io.h"
 #include "mlops/base/internal/sqlite.h"
+#include "mlops/base/internal/sqlite_file.h"
 #include "mlops/lineage/internal/store_internal.h"
 
 namespace mlops {
@@ -170,56 +166,36 @@ SqliteLineageStore::SqliteLineageStore(std::string path, SqliteLineageOptions op
                                        std::unique_ptr<sqlite::Db> db)
     : path_(std::move(path)), options_(options), db_(std::move(db)) {}
 
-namespace {
-
-// `path` as an SQLite URI filename with these query parameters (e.g. "mode=ro").
-std::string UriFilename(const std::string& path, absl::string_view query) {
-  std::string uri = "file:";
-  for (char c : path) {
-    if (c == '%' || c == '?' || c == '#') {
-      static constexpr char kHex[] = "0123456789abcdef";
-      const unsigned char u = static_cast<unsigned char>(c);
-      uri += '%';
-      uri += kHex[u >> 4];
-      uri += kHex[u & 15];
-    } else {
-      uri += c;
-    }
-  }
-  return absl::StrCat(uri, "?", query);
-}
-
-// Opens `path` for reading only, creating no file (see SqliteLineageOptions::read_only).
-absl::StatusOr<std::unique_ptr<sqlite::Db>> OpenReadOnly(const std::string& path) {
-  if (path == ":memory:") {
-    return absl::InvalidArgumentError("a read-only lineage store needs a database file");
-  }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("no lineage database at ", path));
-    }
-    return PosixError(errno, "stat", path);
-  }
-  // Without a WAL file every commit is in the database file, and an ordinary read-only
-  // connection would create -wal and -shm files (or fail where it may not): read the file
-  // as it is. With one, read through it, with the usual locking.
-  const bool has_wal = ::access((path + "-wal").c_str(), F_OK) == 0;
-  return sqlite::Db::Open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                          UriFilename(path, has_wal ? "mode=ro" : "mode=ro&immutable=1"));
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
     const std::string& path, SqliteLineageOptions options) {
   if (path.empty()) return absl::InvalidArgumentError("lineage database path is empty");
-  absl::StatusOr<std::unique_ptr<sqlite::Db>> db =
-      options.read_only
-          ? OpenReadOnly(path)
-          : sqlite::Db::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                       SQLITE_OPEN_NOMUTEX);
+  if (options.read_only && path == ":memory:") {
+    return absl::InvalidArgumentError("a read-only lineage store needs a database file");
+  }
+  sqlite::OwnedFile file;
+  file.name = "lineage";
+  file.description = "mlops lineage";
+  file.application_id = kApplicationId;
+  file.schema_version = kSchemaVersion;
+  file.create_schema = [](sqlite::Db& db, int64_t) -> absl::Status {
+    absl::Status s = db.Exec(kSchemaV1);
+    if (s.ok()) s = db.Exec(kSchemaV2);
+    absl::StatusOr<int64_t> has_template = db.QueryInt(
+        "SELECT count(*) FROM pragma_table_info('executions') WHERE name = 'template'");
+    if (s.ok() && !has_template.ok()) s = has_template.status();
+    if (s.ok() && *has_template == 0) {
+      s = db.Exec("ALTER TABLE executions ADD COLUMN template BLOB NOT NULL DEFAULT x''");
+    }
+    return s;
+  };
+  file.busy_timeout = options.busy_timeout;
+  file.read_only = options.read_only;
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::OpenOwned(path, file);
   if (!db.ok()) return db.status();
+  if (!options.read_only && path != ":memory:") {
+    absl::Status s = (*db)->Exec("PRAGMA cache_size=-262144; PRAGMA wal_autocheckpoint=16384;");
+    if (!s.ok()) return s;
+  }
   std::unique_ptr<SqliteLineageStore> store(
       new SqliteLineageStore(path, options, *std::move(db)));
   {
@@ -234,100 +210,14 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
 }
 
 absl::Status SqliteLineageStore::Init() {
-  sqlite3_busy_timeout(db_->get(),
-                       static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
-  const auto read_int = [this](const char* sql) { return db_->QueryInt(sql); };
-  // Check and (if new) create the schema in one write transaction, so that processes
-  // opening a new database at once see it either empty or complete. Taking the write lock
-  // is also where a file that is not a database shows itself.
-  // A read-only store only checks the schema, and writes nothing.
-  const bool read_only = options_.read_only;
-  absl::Status s = read_only ? absl::OkStatus() : db_->Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  const auto fail = [this, read_only](absl::Status status) {
-    if (!read_only) db_->Exec("ROLLBACK").IgnoreError();
-    return status;
-  };
-  absl::StatusOr<int64_t> app_id = read_int("PRAGMA application_id");
-  if (!app_id.ok()) return fail(app_id.status());
-  absl::StatusOr<int64_t> version = read_int("PRAGMA user_version");
-  if (!version.ok()) return fail(version.status());
-  absl::StatusOr<int64_t> tables =
-      read_int("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
-  if (!tables.ok()) return fail(tables.status());
-  // Ours carry our application_id from the moment the schema is created; a database with
-  // another id, or with none but a schema version or tables of its own, belongs to someone
-  // else and is left untouched.
-  if ((*app_id != 0 && *app_id != kApplicationId) ||
-      (*app_id == 0 && (*version != 0 || *tables != 0))) {
-    return fail(absl::InvalidArgumentError(
-        absl::StrCat(path_, " is another application's SQLite database, not mlops lineage")));
-  }
-  if (*version > kSchemaVersion) {
-    return fail(absl::FailedPreconditionError(absl::StrCat(
-        path_, " was written by a newer mlops (lineage schema version ", *version,
-        "); this build reads versions up to ", kSchemaVersion)));
-  }
-  if (read_only) {
-    if (*version == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " has no lineage schema yet (an empty database), and is opened read-only"));
-    }
+  if (options_.read_only) {
     // A version-1 database has no hits table; the queries then skip it.
-    absl::StatusOr<int64_t> hits = read_int(
+    absl::StatusOr<int64_t> hits = db_->QueryInt(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'hits'");
     if (!hits.ok()) return hits.status();
     has_hits_ = *hits != 0;
-    s = db_->Exec("PRAGMA query_only=1");
-    if (!s.ok()) return s;
-  } else {
-    s = InitSchema(*version);
-    if (!s.ok()) return s;
   }
   return PrepareStatements();
-}
-
-absl::Status SqliteLineageStore::InitSchema(int64_t version) {
-  const auto fail = [this](absl::Status status) {
-    db_->Exec("ROLLBACK").IgnoreError();
-    return status;
-  };
-  const auto read_int = [this](const char* sql) { return db_->QueryInt(sql); };
-  absl::Status s;
-  if (version < kSchemaVersion) {
-    s = db_->Exec(kSchemaV1);
-    if (s.ok()) s = db_->Exec(kSchemaV2);
-    absl::StatusOr<int64_t> has_template = read_int(
-        "SELECT count(*) FROM pragma_table_info('executions') WHERE name = 'template'");
-    if (s.ok() && !has_template.ok()) s = has_template.status();
-    if (s.ok() && *has_template == 0) {
-      s = db_->Exec("ALTER TABLE executions ADD COLUMN template BLOB NOT NULL DEFAULT x''");
-    }
-    if (s.ok()) {
-      s = db_->Exec(absl::StrCat("PRAGMA application_id=", kApplicationId,
-                                 "; PRAGMA user_version=", kSchemaVersion, ";")
-                        .c_str());
-    }
-    if (!s.ok()) return fail(s);
-  }
-  s = db_->Exec("COMMIT");
-  if (!s.ok()) return fail(s);
-
-  // WAL only now, once the file is known to be ours (switching changes the file's header).
-  // Switching needs the database to itself for a moment and does not wait on the busy
-  // handler, so retry while other processes are opening it too.
-  if (path_ != ":memory:") {
-    const absl::Time deadline = absl::Now() + options_.busy_timeout;
-    while (true) {
-      s = db_->Exec("PRAGMA journal_mode=WAL");
-      if (!absl::IsUnavailable(s) || absl::Now() > deadline) break;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    if (!s.ok()) return s;
-    s = db_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-262144; PRAGMA wal_autocheckpoint=16384;");
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
 }
 
 absl::Status SqliteLineageStore::PrepareStatements() {

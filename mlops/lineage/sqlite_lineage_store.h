@@ -131,9 +131,6 @@ class SqliteLineageStore : public LineageStore {
   SqliteLineageStore(std::string path, SqliteLineageOptions options,
                      std::unique_ptr<sqlite::Db> db);
   absl::Status Init();
-  // Creates or upgrades the schema, inside the transaction Init began, commits, and
-  // switches to WAL. `version` is the database's schema version.
-  absl::Status InitSchema(int64_t version);
   absl::Status PrepareStatements();
   // FAILED_PRECONDITION naming the path if the store is read-only.
   absl::Status CheckWritable() const;
