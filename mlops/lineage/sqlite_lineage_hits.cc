@@ -1,4 +1,4 @@
-// SqliteLineageStore: compact cache hits (schema version 2).
+// SqliteLineageStore: compact cache hits.
 //
 // A cache hit that repeats its representative in everything but its id, run, status,
 // cache_hit flag and times is stored as one small row of the `hits` table naming the
@@ -9,7 +9,7 @@
 // metric, ...) is stored in full as before.
 //
 // A representative that changes (UpdateExecution) or goes away (DeleteRun) first turns its
-// compact hits back into full rows, which the version-1 logic then hands on.
+// compact hits back into full rows, which are then handed on like any full-row hit.
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
@@ -119,8 +119,8 @@ absl::Status SqliteLineageStore::WriteCompactHit(Execution& e, const std::string
       !ToNanos(e.end_time(), &end_ns)) {
     return absl::OkStatus();
   }
-  // The representative's template: stored with it, or (written by version 1) computed once
-  // per connection.
+  // The representative's template: stored with it, or (empty in databases upgraded from
+  // development builds) computed once per connection.
   auto cached = representatives_.find(result_key);
   const bool known = cached != representatives_.end() && cached->second.id == representative;
   Digest rep_template;
@@ -145,9 +145,6 @@ absl::Status SqliteLineageStore::WriteCompactHit(Execution& e, const std::string
 }
 
 absl::StatusOr<Execution> SqliteLineageStore::LoadCompactHit(int64_t id) {
-  if (!has_hits_) {  // a version-1 database, read-only
-    return absl::NotFoundError(absl::StrCat("no execution with id ", id, " in ", path_));
-  }
   sqlite::Statement& q = *stmts_->get_hit;
   sqlite::ResetOnExit reset(q);
   q.Bind(1, id);
@@ -161,7 +158,6 @@ absl::StatusOr<Execution> SqliteLineageStore::LoadCompactHit(int64_t id) {
 }
 
 absl::StatusOr<bool> SqliteLineageStore::IsCompactHit(int64_t id) {
-  if (!has_hits_) return false;
   sqlite::Statement& q = *stmts_->get_hit;
   sqlite::ResetOnExit reset(q);
   q.Bind(1, id);
@@ -219,7 +215,6 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHits(sqlite::S
 }
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHitsOfRun(int64_t run_id) {
-  if (!has_hits_) return std::vector<Execution>();
   sqlite::Statement& q = *stmts_->compact_hits_of_run;
   q.Bind(1, run_id);
   return CompactHits(q);
@@ -227,7 +222,6 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHitsOfRun(int6
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::CompactHitsOfStep(
     const std::string& step_name, int limit) {
-  if (!has_hits_) return std::vector<Execution>();
   sqlite::Statement& q = *stmts_->compact_hits_of_step;
   q.BindText(1, step_name).Bind(2, limit);
   return CompactHits(q);

@@ -26,7 +26,6 @@
 #include <string>
 #include <tuple>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -187,33 +186,6 @@ std::string SqlValue(const std::string& path, const std::string& sql) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return out;
-}
-
-// One statement with bound parameters (?1, ?2, ...): integers, text, or blobs.
-struct Blob {
-  std::string bytes;
-};
-using SqlArg = std::variant<int64_t, std::string, Blob>;
-
-void SqlWith(sqlite3* db, const std::string& sql, const std::vector<SqlArg>& args) {
-  sqlite3_stmt* stmt = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-      << sql << ": " << sqlite3_errmsg(db);
-  for (size_t i = 0; i < args.size(); ++i) {
-    const int index = static_cast<int>(i) + 1;
-    if (const int64_t* v = std::get_if<int64_t>(&args[i])) {
-      sqlite3_bind_int64(stmt, index, *v);
-    } else if (const std::string* t = std::get_if<std::string>(&args[i])) {
-      sqlite3_bind_text(stmt, index, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
-    } else {
-      const std::string& b = std::get<Blob>(args[i]).bytes;
-      sqlite3_bind_blob(stmt, index, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-    }
-  }
-  const int rc = sqlite3_step(stmt);
-  const std::string message = sqlite3_errmsg(db);
-  sqlite3_finalize(stmt);
-  ASSERT_EQ(rc, SQLITE_DONE) << sql << ": " << message;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1285,73 +1257,47 @@ TEST(SqliteLineageHitsSchemaTest, SchemaVersionIsTwo) {
   EXPECT_TRUE(TableExists(path, "hits"));
 }
 
-// A version-1 database made by this build, with the hits table dropped and the version set
-// back to 1.
-TEST(SqliteLineageHitsSchemaTest, UpgradesASchemaVersionOneDatabase) {
+// Version 1 was only written by development builds: a database of that version is refused,
+// read-write or read-only, naming its path and saying what to do, and left as it was.
+void ExpectVersionOneRefused(const std::string& path) {
+  const std::string before = test::Slurp(path);
+  for (bool read_only : {false, true}) {
+    SCOPED_TRACE(read_only ? "read-only" : "read-write");
+    SqliteLineageOptions options;
+    options.read_only = read_only;
+    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store =
+        SqliteLineageStore::Open(path, options);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
+    EXPECT_THAT(std::string(store.status().message()), HasSubstr(path));
+    EXPECT_THAT(std::string(store.status().message()), HasSubstr("development build"));
+    EXPECT_THAT(std::string(store.status().message()), HasSubstr("move it aside"));
+    EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), "1");
+    EXPECT_TRUE(test::Slurp(path) == before) << "the refused database was modified";
+  }
+}
+
+// A database made by this build, with the hits table dropped and the version set back to 1.
+TEST(SqliteLineageHitsSchemaTest, RefusesASchemaVersionOneDatabase) {
   const std::string path = test::FreshDir() + "/lineage.db";
-  int64_t run1 = 0;
-  std::vector<Execution> recorded;
   {
     std::unique_ptr<SqliteLineageStore> store = OpenOrDie(path);
     ASSERT_NE(store, nullptr);
     absl::StatusOr<int64_t> run = store->BeginRun(MakeRun(kT0));
     ASSERT_TRUE(run.ok()) << run.status();
-    run1 = *run;
-    Execution a = Computed(run1, "load", "load", {Ref("file", "raw", "file", 100, "raw.csv")},
-                           {Ref("0", "data", "table")}, kT0 + 1);
-    Execution b = Computed(run1, "train", "train", {Ref("data", "data", "table")},
-                           {Ref("0", "model", "Model")}, kT0 + 2);
-    (*b.mutable_metrics())["loss"] = 0.25;
-    for (Execution* e : {&a, &b}) {
-      absl::StatusOr<int64_t> id = store->RecordExecution(*e);
-      ASSERT_TRUE(id.ok()) << id.status();
-      e->set_id(*id);
-      recorded.push_back(*e);
-    }
-    ASSERT_OK(store->Flush());
-    ASSERT_EQ(SqlValue(path, "SELECT count(*) FROM hits"), "0");
+    absl::StatusOr<int64_t> id = store->RecordExecution(
+        Computed(*run, "load", "load", {Ref("file", "raw")}, {Ref("0", "data")}, kT0 + 1));
+    ASSERT_TRUE(id.ok()) << id.status();
   }
   ASSERT_NO_FATAL_FAILURE(Sql(path,
                               "DROP INDEX IF EXISTS hits_by_run; DROP INDEX IF EXISTS hits_by_rep;"
                               "DROP TABLE hits; PRAGMA user_version=1;"));
-  ASSERT_EQ(SqlValue(path, "PRAGMA user_version"), "1");
   ASSERT_FALSE(TableExists(path, "hits"));
-
-  std::unique_ptr<SqliteLineageStore> store = OpenOrDie(path);
-  ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), "2");
-  EXPECT_TRUE(TableExists(path, "hits"));
-  for (const Execution& e : recorded) {
-    absl::StatusOr<Execution> got = store->GetExecution(e.id());
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_THAT(*got, EqualsProto(e));
-  }
-  absl::StatusOr<int64_t> run2 = store->BeginRun(MakeRun(kT0 + 1000));
-  ASSERT_TRUE(run2.ok()) << run2.status();
-  const std::vector<Execution> computed = recorded;
-  for (const Execution& e : computed) {
-    Execution hit = HitOf(e, *run2, kT0 + 1000 + e.start_time().seconds() - kT0);
-    absl::StatusOr<int64_t> id = store->RecordExecution(hit);
-    ASSERT_TRUE(id.ok()) << id.status();
-    hit.set_id(*id);
-    recorded.push_back(hit);
-  }
-  ASSERT_OK(store->Flush());
-  EXPECT_EQ(SqlValue(path, "SELECT count(*) FROM hits"), "2");
-  EXPECT_EQ(SqlValue(path, "SELECT count(*) FROM executions"), "2");
-  for (const Execution& e : recorded) {
-    absl::StatusOr<Execution> got = store->GetExecution(e.id());
-    ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_THAT(*got, EqualsProto(e));
-  }
-  absl::StatusOr<std::vector<Execution>> producers = store->Producers(Digest::Of("model"));
-  ASSERT_TRUE(producers.ok()) << producers.status();
-  ASSERT_EQ(producers->size(), 2u);
-  EXPECT_THAT((*producers)[0], EqualsProto(recorded[1]));
-  EXPECT_THAT((*producers)[1], EqualsProto(recorded[3]));
+  ASSERT_NO_FATAL_FAILURE(ExpectVersionOneRefused(path));
+  EXPECT_FALSE(TableExists(path, "hits"));
 }
 
-// The version-1 schema, as version 1 of the library wrote it: a cache hit is a full row of
+// The version-1 schema, as development builds wrote it: a cache hit is a full row of
 // `executions` naming its representative in rep_id, without events of its own.
 constexpr char kSchemaV1[] = R"sql(
 CREATE TABLE runs(
@@ -1393,190 +1339,20 @@ CREATE TABLE events(
   name TEXT NOT NULL,
   PRIMARY KEY(artifact_id, kind, execution_id, name)) WITHOUT ROWID;
 CREATE TABLE id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
+INSERT INTO id_blocks VALUES('execution', 33);
+INSERT INTO runs VALUES(1, 'pipeline', 2, 1700000000000000, 1700000005000000, x'');
 PRAGMA application_id=1835822960;
 PRAGMA user_version=1;
 )sql";
 
-std::string DigestBytes(const std::string& hex) {
-  unsigned char bytes[Digest::kBytes];
-  Digest::FromHex(hex)->ToBytes(bytes);
-  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
-}
-
-// Version 1's result key: the action key, then each output's name (length-prefixed) and
-// digest.
-std::string ResultKeyV1(const Execution& e) {
-  Hasher h;
-  h.Update(DigestBytes(e.action_key()));
-  for (const ArtifactRef& out : e.outputs()) {
-    const uint64_t name_size = out.name().size();
-    h.Update(&name_size, sizeof(name_size));
-    h.Update(out.name());
-    h.Update(DigestBytes(out.digest()));
-  }
-  unsigned char bytes[Digest::kBytes];
-  h.Finish().ToBytes(bytes);
-  return std::string(reinterpret_cast<const char*>(bytes), sizeof(bytes));
-}
-
-int64_t MicrosV1(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000000 + t.nanos() / 1000;
-}
-
-// A version-1 database written with raw SQL, independently of the code under test: run 1
-// computed a -> b, run 2 repeated both as cache hits (full rows with rep_id).
-class SchemaV1Database {
- public:
-  explicit SchemaV1Database(std::string path) : path_(std::move(path)) {}
-
-  void Create() {
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db_), SQLITE_OK);
-    ASSERT_NO_FATAL_FAILURE(Exec(kSchemaV1));
-    ASSERT_NO_FATAL_FAILURE(Exec("BEGIN"));
-    for (int64_t run : {1, 2}) {
-      Run r = MakeRun(kT0 + 1000 * (run - 1));
-      r.set_id(run);
-      ASSERT_NO_FATAL_FAILURE(SqlWith(
-          db_, "INSERT INTO runs VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-          {run, r.program(), static_cast<int64_t>(r.status()), MicrosV1(r.start_time()),
-           MicrosV1(r.end_time()), Blob{r.SerializeAsString()}}));
-    }
-    Execution a = Computed(1, "load", "load",
-                           {Ref("file", "raw", "file", 100, "raw.csv", "/data/raw.csv")},
-                           {Ref("0", "data", "table", 4096)}, kT0 + 1);
-    a.set_id(1);
-    Execution b = Computed(1, "train", "train", {Ref("data", "data", "table", 4096)},
-                           {Ref("0", "model", "Model", 123456)}, kT0 + 2);
-    (*b.mutable_params())["lr"] = "0.01";
-    (*b.mutable_metrics())["loss"] = 0.25;
-    b.set_id(2);
-    Execution a2 = HitOf(a, 2, Ts(kT0 + 1001, 123456789), Ts(kT0 + 1002, 1));
-    a2.set_id(17);  // another process's id block
-    Execution b2 = HitOf(b, 2, Ts(kT0 + 1002, 5), Ts(kT0 + 1003, 6));
-    b2.set_id(18);
-    ASSERT_NO_FATAL_FAILURE(Insert(a, 0));
-    ASSERT_NO_FATAL_FAILURE(Insert(b, 0));
-    ASSERT_NO_FATAL_FAILURE(Insert(a2, a.id()));
-    ASSERT_NO_FATAL_FAILURE(Insert(b2, b.id()));
-    ASSERT_NO_FATAL_FAILURE(SqlWith(db_, "INSERT INTO id_blocks VALUES('execution', ?1)",
-                                    {int64_t{33}}));
-    ASSERT_NO_FATAL_FAILURE(Exec("COMMIT"));
-    sqlite3_close(db_);
-    db_ = nullptr;
-    recorded_ = {a, b, a2, b2};
-  }
-
-  ~SchemaV1Database() {
-    if (db_ != nullptr) sqlite3_close(db_);
-  }
-
-  const std::vector<Execution>& recorded() const { return recorded_; }
-
- private:
-  void Exec(const char* sql) {
-    char* err = nullptr;
-    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
-    const std::string message = err != nullptr ? err : "";
-    sqlite3_free(err);
-    ASSERT_EQ(rc, SQLITE_OK) << message;
-  }
-
-  int64_t ArtifactId(const ArtifactRef& r) {
-    auto it = artifact_ids_.find(r.digest());
-    if (it != artifact_ids_.end()) return it->second;
-    const int64_t id = static_cast<int64_t>(artifact_ids_.size()) + 1;
-    SqlWith(db_, "INSERT INTO artifacts VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-            {id, Blob{DigestBytes(r.digest())}, r.type_name(), r.size(), r.label(), r.uri()});
-    artifact_ids_[r.digest()] = id;
-    return id;
-  }
-
-  void Insert(const Execution& e, int64_t rep_id) {
-    ASSERT_NO_FATAL_FAILURE(SqlWith(
-        db_, "INSERT INTO executions VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        {e.id(), e.run_id(), e.step_name(), Blob{DigestBytes(e.action_key())},
-         static_cast<int64_t>(e.status()), int64_t{e.cache_hit() ? 1 : 0}, rep_id,
-         Blob{ResultKeyV1(e)}, MicrosV1(e.start_time()), MicrosV1(e.end_time()),
-         Blob{e.SerializeAsString()}}));
-    if (rep_id != 0) return;  // a hit's events are its representative's
-    for (int kind : {static_cast<int>(Event::INPUT), static_cast<int>(Event::OUTPUT)}) {
-      for (const ArtifactRef& r : kind == Event::INPUT ? e.inputs() : e.outputs()) {
-        const int64_t artifact = ArtifactId(r);
-        ASSERT_NO_FATAL_FAILURE(SqlWith(db_, "INSERT INTO events VALUES(?1, ?2, ?3, ?4)",
-                                        {artifact, int64_t{kind}, e.id(), r.name()}));
-      }
-    }
-  }
-
-  const std::string path_;
-  sqlite3* db_ = nullptr;
-  std::map<std::string, int64_t> artifact_ids_;
-  std::vector<Execution> recorded_;
-};
-
-// The fixture's checks, on a store opened on a database written by version 1.
-class SqliteLineageHitsUpgradeTest : public SqliteLineageHitsTest {};
-
-INSTANTIATE_TEST_SUITE_P(Stores, SqliteLineageHitsUpgradeTest,
-                         ::testing::Values(StoreParam{"FileBatched", Config::kFileBatched},
-                                           StoreParam{"FileNoDelay", Config::kFileNoDelay}),
-                         [](const ::testing::TestParamInfo<StoreParam>& info) {
-                           return std::string(info.param.name);
-                         });
-
-TEST_P(SqliteLineageHitsUpgradeTest, VersionOneDatabaseWithFullRowHitsUpgradesAndReadsExactly) {
-  store_.reset();
-  path_ = test::FreshDir() + "/v1.db";
-  SchemaV1Database v1(path_);
-  ASSERT_NO_FATAL_FAILURE(v1.Create());
-  ASSERT_EQ(SqlValue(path_, "PRAGMA user_version"), "1");
-  ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(SqlValue(path_, "PRAGMA user_version"), "2");
-  EXPECT_TRUE(TableExists(path_, "hits"));
-  model_.runs = {1, 2};
-  for (const Execution& e : v1.recorded()) model_.Put(e);
-  ASSERT_NO_FATAL_FAILURE(ExpectRows(/*hits=*/0, /*executions=*/4));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  // New hits of the same actions are compact.
-  const int64_t run3 = BeginRun(kT0 + 2000);
-  const Execution a3 = Record(HitOf(v1.recorded()[0], run3, kT0 + 2001));
-  Record(HitOf(v1.recorded()[1], run3, kT0 + 2002));
-  EXPECT_GT(a3.id(), 18);
-  ASSERT_NO_FATAL_FAILURE(ExpectRows(/*hits=*/2, /*executions=*/4));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  // The computing run deleted: version 1's full-row hits and the compact ones stay exact.
-  ASSERT_NO_FATAL_FAILURE(DeleteRun(1));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  ASSERT_NO_FATAL_FAILURE(ExpectOneRowPerExecution());
-  // An update of a version-1 hit.
-  Execution a2 = v1.recorded()[2];
-  (*a2.mutable_metrics())["late"] = 1;
-  ASSERT_NO_FATAL_FAILURE(Update(a2));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  ASSERT_NO_FATAL_FAILURE(DeleteRun(2));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  ASSERT_NO_FATAL_FAILURE(ExpectOneRowPerExecution());
-}
-
-// The same database, with the representatives' run deleted first of all, before any new hit.
-TEST_P(SqliteLineageHitsUpgradeTest, VersionOneDatabaseDeleteBeforeNewHits) {
-  store_.reset();
-  path_ = test::FreshDir() + "/v1.db";
-  SchemaV1Database v1(path_);
-  ASSERT_NO_FATAL_FAILURE(v1.Create());
-  ASSERT_NO_FATAL_FAILURE(Open());
-  model_.runs = {1, 2};
-  for (const Execution& e : v1.recorded()) model_.Put(e);
-  ASSERT_NO_FATAL_FAILURE(DeleteRun(1));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  const int64_t run3 = BeginRun(kT0 + 2000);
-  Record(HitOf(v1.recorded()[0], run3, kT0 + 2001));
-  Record(HitOf(v1.recorded()[1], run3, kT0 + 2002));
-  ASSERT_NO_FATAL_FAILURE(ExpectRows(/*hits=*/2, /*executions=*/2));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  ASSERT_NO_FATAL_FAILURE(DeleteRun(2));
-  ASSERT_NO_FATAL_FAILURE(ExpectReadsExact());
-  ASSERT_NO_FATAL_FAILURE(ExpectOneRowPerExecution());
+// A version-1 database written with raw SQL, independently of the code under test.
+TEST(SqliteLineageHitsSchemaTest, RefusesADevelopmentBuildsVersionOneDatabase) {
+  const std::string path = test::FreshDir() + "/v1.db";
+  ASSERT_NO_FATAL_FAILURE(Sql(path, kSchemaV1));
+  ASSERT_EQ(SqlValue(path, "PRAGMA user_version"), "1");
+  ASSERT_NO_FATAL_FAILURE(ExpectVersionOneRefused(path));
+  EXPECT_FALSE(TableExists(path, "hits"));
+  EXPECT_EQ(SqlValue(path, "SELECT count(*) FROM runs"), "1");
 }
 
 TEST(SqliteLineageHitsSchemaTest, NewerSchemaVersionThreeIsRefused) {

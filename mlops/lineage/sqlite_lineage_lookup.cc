@@ -94,16 +94,14 @@ absl::StatusOr<RunCounts> SqliteLineageStore::CountExecutions(int64_t run_id) {
     counts.failed = (*q)->Int(2);
   }
   // ...and compact hits, each a cache hit with status CACHED (sqlite_lineage_hits.cc).
-  if (has_hits_) {
-    q = db_->Prepare("SELECT count(*) FROM hits WHERE run_id = ?1");
-    if (!q.ok()) return q.status();
-    (*q)->Bind(1, run_id);
-    row = (*q)->Step();
-    if (!row.ok()) return row.status();
-    const int64_t compact = *row ? (*q)->Int(0) : 0;
-    counts.executions += compact;
-    counts.cache_hits += compact;
-  }
+  q = db_->Prepare("SELECT count(*) FROM hits WHERE run_id = ?1");
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, run_id);
+  row = (*q)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t compact = *row ? (*q)->Int(0) : 0;
+  counts.executions += compact;
+  counts.cache_hits += compact;
   return counts;
 }
 

@@ -34,22 +34,29 @@ constexpr size_t kMaxCachedRepresentatives = 100000;
 // Likewise the cache of artifact ids (digest → row id).
 constexpr size_t kMaxCachedArtifacts = 100000;
 
-// Version 1 of the schema. An execution's events are also in its proto, so the events
-// table is keyed only for the lookups by artifact (producers, consumers); the events of one
-// execution are read from its proto. Events name artifacts by a row id given in order of
-// first sight, not by digest: a new output's events then append rather than land at random
-// places in the index, and only the digest → id index takes a random write per artifact.
+// An execution's events are also in its proto, so the events table is keyed only for the
+// lookups by artifact (producers, consumers); the events of one execution are read from its
+// proto. Events name artifacts by a row id given in order of first sight, not by digest: a
+// new output's events then append rather than land at random places in the index, and only
+// the digest → id index takes a random write per artifact.
 //
 // Cache hits are most of the executions of a warm pipeline, and each repeats the inputs and
 // outputs of the execution that computed its action. So among the executions with the same
 // result (action key and outputs: result_key), one, the representative (rep_id = 0),
-// carries the event rows; a hit names its representative in rep_id instead. Indexing hits by representative (ids that arrive in near order) rather
-// than by action key (random) keeps a warm run's index writes sequential. When a
-// representative is deleted, another execution of the action takes its place.
+// carries the event rows; a hit names its representative in rep_id instead. Indexing hits
+// by representative (ids that arrive in near order) rather than by action key (random)
+// keeps a warm run's index writes sequential. When a representative is deleted, another
+// execution of the action takes its place.
+//
+// A hit that repeats its representative in everything but its id, run, status and times is
+// a compact hit (compact_hits.h): a row of `hits` instead of one of `executions` with its
+// proto. Execution ids are unique across both tables. A representative keeps in `template`
+// the digest such a hit must match (empty for other rows, and for representatives of
+// databases upgraded from development builds: it is then computed when needed).
 //
 // Every statement is idempotent so that two processes creating the schema at once both
 // succeed (the second, inside its own IMMEDIATE transaction, sees the first's tables).
-constexpr char kSchemaV1[] = R"sql(
+constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   program TEXT NOT NULL,
@@ -70,7 +77,8 @@ CREATE TABLE IF NOT EXISTS executions(
   result_key BLOB NOT NULL,
   start_us INTEGER NOT NULL,
   end_us INTEGER NOT NULL,
-  proto BLOB NOT NULL);
+  proto BLOB NOT NULL,
+  template BLOB NOT NULL DEFAULT x'');
 CREATE INDEX IF NOT EXISTS executions_by_run ON executions(run_id);
 CREATE INDEX IF NOT EXISTS executions_by_result ON executions(result_key) WHERE rep_id = 0;
 CREATE INDEX IF NOT EXISTS executions_by_rep ON executions(rep_id) WHERE rep_id != 0;
@@ -90,14 +98,6 @@ CREATE TABLE IF NOT EXISTS events(
   PRIMARY KEY(artifact_id, kind, execution_id, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS id_blocks(kind TEXT PRIMARY KEY, next INTEGER NOT NULL);
 INSERT OR IGNORE INTO id_blocks VALUES('execution', 1);
-)sql";
-
-// Version 2 adds compact cache hits (see sqlite_lineage_hits.cc): a hit that repeats its
-// representative is one row here instead of an executions row with its proto. Execution
-// ids are unique across both tables. A version-1 database is upgraded in place: its
-// executions gain the template column (the digest a compact hit of a representative must
-// match; empty for other rows and for representatives written by version 1).
-constexpr char kSchemaV2[] = R"sql(
 CREATE TABLE IF NOT EXISTS hits(
   id INTEGER PRIMARY KEY,
   run_id INTEGER NOT NULL,
@@ -177,17 +177,15 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
   file.description = "mlops lineage";
   file.application_id = kApplicationId;
   file.schema_version = kSchemaVersion;
-  file.create_schema = [](sqlite::Db& db, int64_t) -> absl::Status {
-    absl::Status s = db.Exec(kSchemaV1);
-    if (s.ok()) s = db.Exec(kSchemaV2);
-    absl::StatusOr<int64_t> has_template = db.QueryInt(
-        "SELECT count(*) FROM pragma_table_info('executions') WHERE name = 'template'");
-    if (s.ok() && !has_template.ok()) s = has_template.status();
-    if (s.ok() && *has_template == 0) {
-      s = db.Exec("ALTER TABLE executions ADD COLUMN template BLOB NOT NULL DEFAULT x''");
-    }
-    return s;
+  // Version 1 was only ever written by builds during development (it had no compact hits).
+  file.check_version = [&path](int64_t version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " was written by a development build of mlops (lineage schema version ",
+        version, ", which no release wrote); this build reads version ", kSchemaVersion,
+        " only. Its records cannot be read: move it aside (with its -wal and -shm files) "
+        "to record a new lineage there"));
   };
+  file.create_schema = [](sqlite::Db& db, int64_t) { return db.Exec(kSchema); };
   file.busy_timeout = options.busy_timeout;
   file.read_only = options.read_only;
   absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::OpenOwned(path, file);
@@ -209,22 +207,11 @@ absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
   return store;
 }
 
-absl::Status SqliteLineageStore::Init() {
-  if (options_.read_only) {
-    // A version-1 database has no hits table; the queries then skip it.
-    absl::StatusOr<int64_t> hits = db_->QueryInt(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'hits'");
-    if (!hits.ok()) return hits.status();
-    has_hits_ = *hits != 0;
-  }
-  return PrepareStatements();
-}
+absl::Status SqliteLineageStore::Init() { return PrepareStatements(); }
 
 absl::Status SqliteLineageStore::PrepareStatements() {
-  // A read-only store prepares only what reads use (the others may name what a version-1
-  // database lacks); without the hits table, the hits of a representative are its full
-  // rows alone, and the other statements on hits are left unprepared (null).
-  enum Use { kWrite, kRead, kReadHits };
+  // A read-only store prepares only what reads use.
+  enum Use { kWrite, kRead };
   stmts_ = std::make_unique<Statements>();
   struct {
     Use use;
@@ -242,7 +229,7 @@ absl::Status SqliteLineageStore::PrepareStatements() {
       {kWrite, &stmts_->representative_of_result,
        "SELECT id, template FROM executions WHERE result_key = ?1 AND rep_id = 0 AND id != ?2 "
        "ORDER BY id LIMIT 1"},
-      {kReadHits, &stmts_->hits_of_representative,
+      {kRead, &stmts_->hits_of_representative,
        "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 "
        "UNION ALL SELECT id FROM hits WHERE rep_id = ?1 ORDER BY 1"},
       {kWrite, &stmts_->insert_hit,
@@ -250,19 +237,19 @@ absl::Status SqliteLineageStore::PrepareStatements() {
        "VALUES(?1, ?2, ?3, ?4, ?5)"},
       {kWrite, &stmts_->delete_hit, "DELETE FROM hits WHERE id = ?1"},
       {kWrite, &stmts_->delete_execution, "DELETE FROM executions WHERE id = ?1"},
-      {kReadHits, &stmts_->get_hit,
+      {kRead, &stmts_->get_hit,
        "SELECT h.run_id, h.rep_id, h.start_ns, h.end_ns, r.proto, r.id IS NOT NULL "
        "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.id = ?1"},
       {kWrite, &stmts_->compact_hits_of_representative,
        "SELECT id, run_id, start_ns, end_ns FROM hits WHERE rep_id = ?1 ORDER BY id"},
       {kWrite, &stmts_->delete_compact_hits_of_representative, "DELETE FROM hits WHERE rep_id = ?1"},
-      {kReadHits, &stmts_->compact_hits_of_run,
+      {kRead, &stmts_->compact_hits_of_run,
        "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, r.id IS NOT NULL "
        "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.run_id = ?1 "
        "ORDER BY h.id"},
       // Newest first by start time in whole microseconds (floored, as the executions
       // table's start_us), then by id: the order ExecutionsOfStep promises.
-      {kReadHits, &stmts_->compact_hits_of_step,
+      {kRead, &stmts_->compact_hits_of_step,
        "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, 1 "
        "FROM executions r JOIN hits h ON h.rep_id = r.id "
        "WHERE r.step = ?1 AND r.rep_id = 0 "
@@ -305,12 +292,7 @@ absl::Status SqliteLineageStore::PrepareStatements() {
   };
   for (const auto& p : prepared) {
     if (options_.read_only && p.use == kWrite) continue;
-    const char* sql = p.sql;
-    if (!has_hits_ && p.use == kReadHits) {
-      if (p.slot != &stmts_->hits_of_representative) continue;
-      sql = "SELECT id FROM executions WHERE rep_id = ?1 AND rep_id != 0 ORDER BY 1";
-    }
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(sql);
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(p.sql);
     if (!stmt.ok()) return stmt.status();
     *p.slot = *std::move(stmt);
   }

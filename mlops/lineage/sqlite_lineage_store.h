@@ -58,7 +58,7 @@ struct SqliteLineageOptions {
   absl::Duration busy_timeout = absl::Seconds(60);
   // Open for reading only, e.g. to inspect a workspace one may not write (the `mlops`
   // command line's reading commands). The file is never created and the schema never
-  // created or upgraded: a version-1 database is read as it is (it has no compact hits).
+  // created.
   // No background thread is started, and every write method (BeginRun, UpdateRun,
   // DeleteRun, RecordExecution, UpdateExecution) fails FAILED_PRECONDITION.
   //
@@ -81,17 +81,17 @@ struct SqliteLineageOptions {
 
 class SqliteLineageStore : public LineageStore {
  public:
-  // The schema version this build writes and the newest it reads. Version 2 added compact
-  // cache hits; a version-1 database is upgraded to 2 when opened (after which builds that
-  // only know version 1 refuse it).
+  // The schema version this build writes, and the only one it reads. (Version 1, without
+  // compact cache hits, was only ever written by development builds, and is refused.)
   static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed, unless options.read_only) the database at `path`;
   // ":memory:" gives a private in-memory database. Errors, each naming the path:
   //   INVALID_ARGUMENT     the file is not an SQLite database, or is another
   //                        application's SQLite database; ":memory:" with read_only;
-  //   FAILED_PRECONDITION  it was written by a newer schema than kSchemaVersion; with
-  //                        read_only, it is an empty database (no schema yet);
+  //   FAILED_PRECONDITION  it was written by a newer schema than kSchemaVersion, or by a
+  //                        development build (version 1); with read_only, it is an empty
+  //                        database (no schema yet);
   //   NOT_FOUND            with read_only, there is no file at `path`;
   //   DATA_LOSS            it is corrupt;
   //   PERMISSION_DENIED / NOT_FOUND / ...  it cannot be opened or created.
@@ -207,9 +207,6 @@ class SqliteLineageStore : public LineageStore {
 
   const std::string path_;
   const SqliteLineageOptions options_;
-  // Whether the database has the hits table (version 2): false only for a version-1
-  // database opened read-only. Set by Init, constant after.
-  bool has_hits_ = true;
 
   // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
   // mu_ guards the database connection; queue_mu_ the queue of unwritten executions, so
