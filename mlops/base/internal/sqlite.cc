@@ -136,6 +136,15 @@ absl::StatusOr<std::unique_ptr<Statement>> Db::Prepare(const char* sql) {
   return std::make_unique<Statement>(this, stmt);
 }
 
+absl::Status Db::PrepareAll(std::initializer_list<ToPrepare> statements) {
+  for (const ToPrepare& p : statements) {
+    absl::StatusOr<std::unique_ptr<Statement>> stmt = Prepare(p.sql);
+    if (!stmt.ok()) return stmt.status();
+    *p.slot = *std::move(stmt);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

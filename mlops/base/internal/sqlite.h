@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -81,6 +82,13 @@ class Db {
   absl::StatusOr<int64_t> QueryInt(const char* sql);
   // Prepares a statement. The statement must not outlive the Db.
   absl::StatusOr<std::unique_ptr<Statement>> Prepare(const char* sql);
+  // Prepares each `sql` into its `slot`, in order; on an error returns it, with the slots
+  // before it set. The statements must not outlive the Db.
+  struct ToPrepare {
+    std::unique_ptr<Statement>* slot;
+    const char* sql;
+  };
+  absl::Status PrepareAll(std::initializer_list<ToPrepare> statements);
   // The status for `rc`, naming this database's file.
   absl::Status Error(int rc) const { return sqlite::Error(db_, rc, path_); }
 

@@ -173,23 +173,14 @@ absl::Status RecordDb::ConnectedToPath() {
 
 absl::Status RecordDb::PrepareStatements() {
   stmts_ = std::make_unique<Statements>();
-  const struct {
-    std::unique_ptr<sqlite::Statement>* slot;
-    const char* sql;
-  } prepared[] = {
+  return db_->PrepareAll({
       {&stmts_->put, "INSERT OR REPLACE INTO records(key, record) VALUES(?1, ?2)"},
       {&stmts_->remove, "DELETE FROM records WHERE key = ?1"},
       {&stmts_->remove_if, "DELETE FROM records WHERE key = ?1 AND record = ?2"},
       {&stmts_->begin, "BEGIN IMMEDIATE"},
       {&stmts_->commit, "COMMIT"},
       {&stmts_->rollback, "ROLLBACK"},
-  };
-  for (const auto& p : prepared) {
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db_->Prepare(p.sql);
-    if (!stmt.ok()) return stmt.status();
-    *p.slot = *std::move(stmt);
-  }
-  return absl::OkStatus();
+  });
 }
 
 // A connection of its own for one lookup at a time (WAL lets readers run side by side).
