@@ -40,7 +40,9 @@ absl::StatusOr<std::pair<int64_t, int64_t>> LineageWriter::ReserveIds(int64_t si
   q.Bind(1, size);
   absl::StatusOr<bool> row = q.Step();
   if (!row.ok()) return row.status();
-  if (!*row) return absl::InternalError(absl::StrCat("id_blocks has no 'execution' row in ", path_));
+  if (!*row) {
+    return absl::InternalError(absl::StrCat("id_blocks has no 'execution' row in ", path_));
+  }
   const int64_t end = q.Int(0);
   return std::make_pair(end - size, end);
 }

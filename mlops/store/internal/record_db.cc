@@ -139,7 +139,8 @@ absl::Status RecordDb::Connect() {
   file.application_id = kApplicationId;
   file.schema_version = kSchemaVersion;
   file.create_schema = [](sqlite::Db& db, int64_t) {
-    return db.Exec("CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID");
+    return db.Exec(
+        "CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID");
   };
   file.busy_timeout = kBusyTimeout;
   // Lookups beside a writer need WAL; a file system that cannot give it is an error.
