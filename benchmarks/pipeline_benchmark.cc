@@ -9,8 +9,8 @@
 //   BM_PipelineAllHitsNoLineage/N the same as AllHits in read-only mode, which records no
 //                                 lineage: scheduling and cache lookups alone. (Each recorded
 //                                 execution costs the SQLite lineage store ~19 us of its
-//                                 writer's time, see sqlite_lineage_store.h, which bounds the
-//                                 recorded variants' wall time.)
+//                                 writer's time, as lineage_benchmark measures, which bounds
+//                                 the recorded variants' wall time.)
 //   BM_PipelineParallel/P         16 independent CPU-bound nodes, recomputed every time
 //                                 (force mode), with P threads. Goal: P=2 >= 1.8x P=1 on 2
 //                                 cores.

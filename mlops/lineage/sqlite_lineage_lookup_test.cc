@@ -6,8 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -17,8 +15,10 @@
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/testing/files.h"
+#include "mlops/testing/lineage_records.h"
 
 namespace mlops {
+namespace test {
 namespace {
 
 using ::testing::ElementsAre;
@@ -27,25 +27,10 @@ using ::testing::IsEmpty;
 
 Digest D(const std::string& hex) { return *Digest::FromHex(hex); }
 
-ArtifactRef Ref(const std::string& name, const Digest& d) {
-  ArtifactRef r;
-  r.set_name(name);
-  r.set_digest(d.ToHex());
-  r.set_type_name("blob");
-  return r;
-}
-
-Execution Exec(int64_t run, const std::string& step, const std::string& key,
+// An execution of action `key` without times (a cache hit without times is a full row).
+Execution Step(int64_t run, const std::string& step, const std::string& key,
                std::vector<ArtifactRef> in, std::vector<ArtifactRef> out, bool hit = false) {
-  Execution e;
-  e.set_run_id(run);
-  e.set_step_name(step);
-  e.set_action_key(Digest::Of(key).ToHex());
-  for (ArtifactRef& r : in) *e.add_inputs() = std::move(r);
-  for (ArtifactRef& r : out) *e.add_outputs() = std::move(r);
-  e.set_status(hit ? Execution::CACHED : Execution::SUCCEEDED);
-  e.set_cache_hit(hit);
-  return e;
+  return Untimed(Keyed(Exec(run, step, std::move(in), std::move(out), hit), key));
 }
 
 // Digests chosen to share prefixes: a1b2..., a1b3..., a1ff..., 0000....
@@ -69,17 +54,20 @@ class LookupTest : public ::testing::Test {
     ASSERT_TRUE(id.ok()) << id.status();
     run_ = *id;
     // load: z -> a; clean: a -> b, c (computed, then a cache hit); copy: b -> a.
-    ASSERT_TRUE(store_->RecordExecution(Exec(run_, "load", "k1", {Ref("f", kZ)}, {Ref("0", kA)})).ok());
     ASSERT_TRUE(
-        store_->RecordExecution(Exec(run_, "clean", "k2", {Ref("x", kA)}, {Ref("0", kB), Ref("1", kC)}))
-            .ok());
+        store_->RecordExecution(Step(run_, "load", "k1", {RefTo("f", kZ)}, {RefTo("0", kA)})).ok());
+    ASSERT_TRUE(store_
+                    ->RecordExecution(Step(run_, "clean", "k2", {RefTo("x", kA)},
+                                           {RefTo("0", kB), RefTo("1", kC)}))
+                    .ok());
     // A cache hit of clean: no event rows of its own, still counts as output by "clean".
-    ASSERT_TRUE(
-        store_->RecordExecution(
-                  Exec(run_, "clean", "k2", {Ref("x", kA)}, {Ref("0", kB), Ref("1", kC)}, true))
-            .ok());
+    ASSERT_TRUE(store_
+                    ->RecordExecution(Step(run_, "clean", "k2", {RefTo("x", kA)},
+                                           {RefTo("0", kB), RefTo("1", kC)}, true))
+                    .ok());
     // Another step that outputs the same value as load.
-    ASSERT_TRUE(store_->RecordExecution(Exec(run_, "copy", "k3", {Ref("y", kB)}, {Ref("0", kA)})).ok());
+    ASSERT_TRUE(
+        store_->RecordExecution(Step(run_, "copy", "k3", {RefTo("y", kB)}, {RefTo("0", kA)})).ok());
   }
 
   std::unique_ptr<SqliteLineageStore> store_;
@@ -114,8 +102,8 @@ TEST_F(LookupTest, PrefixLimitAndNoMatch) {
 }
 
 TEST_F(LookupTest, MalformedPrefixIsInvalidArgument) {
-  for (const std::string& bad : {std::string(""), std::string("xyz"), std::string("a1-"),
-                                std::string(33, 'a')}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("xyz"), std::string("a1-"), std::string(33, 'a')}) {
     absl::StatusOr<std::vector<Digest>> found = store_->FindArtifactsByPrefix(bad);
     ASSERT_FALSE(found.ok()) << bad;
     EXPECT_TRUE(absl::IsInvalidArgument(found.status())) << found.status();
@@ -128,10 +116,9 @@ TEST_F(LookupTest, StepOutputsListsEachPairOnce) {
   ASSERT_TRUE(outputs.ok()) << outputs.status();
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const auto& o : *outputs) pairs.emplace_back(o.digest.ToHex(), o.step_name);
-  EXPECT_THAT(pairs, ElementsAre(std::make_pair(kA.ToHex(), "copy"),
-                                 std::make_pair(kA.ToHex(), "load"),
-                                 std::make_pair(kB.ToHex(), "clean"),
-                                 std::make_pair(kC.ToHex(), "clean")));
+  EXPECT_THAT(
+      pairs, ElementsAre(std::make_pair(kA.ToHex(), "copy"), std::make_pair(kA.ToHex(), "load"),
+                         std::make_pair(kB.ToHex(), "clean"), std::make_pair(kC.ToHex(), "clean")));
 }
 
 TEST_F(LookupTest, StepOutputsKeepsHitsWhoseComputingRunIsDeleted) {
@@ -142,7 +129,7 @@ TEST_F(LookupTest, StepOutputsKeepsHitsWhoseComputingRunIsDeleted) {
   absl::StatusOr<int64_t> second = store_->BeginRun(run);
   ASSERT_TRUE(second.ok());
   ASSERT_TRUE(
-      store_->RecordExecution(Exec(*second, "load", "k1", {Ref("f", kZ)}, {Ref("0", kA)}, true))
+      store_->RecordExecution(Step(*second, "load", "k1", {RefTo("f", kZ)}, {RefTo("0", kA)}, true))
           .ok());
   ASSERT_TRUE(store_->DeleteRun(run_).ok());
   absl::StatusOr<std::vector<LineageStore::StepOutput>> outputs = store_->StepOutputs();
@@ -154,27 +141,8 @@ TEST_F(LookupTest, StepOutputsKeepsHitsWhoseComputingRunIsDeleted) {
 
 // The same action as `e`, answered from the cache in `run`, with start and end times (a
 // hit without them cannot be a compact row).
-Execution TimedHit(Execution e, int64_t run, int64_t second) {
-  e.set_run_id(run);
-  e.set_status(Execution::CACHED);
-  e.set_cache_hit(true);
-  e.mutable_start_time()->set_seconds(second);
-  e.mutable_end_time()->set_seconds(second + 1);
-  return e;
-}
-
-// Rows of `table` in the database at `path`, read with SQLite directly.
-int64_t RowCount(const std::string& path, const std::string& table) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* q = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &q, nullptr),
-            SQLITE_OK);
-  EXPECT_EQ(sqlite3_step(q), SQLITE_ROW);
-  const int64_t n = sqlite3_column_int64(q, 0);
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return n;
+Execution TimedHit(const Execution& e, int64_t run, int64_t second) {
+  return HitOf(e, run, Ts(second), Ts(second + 1));
 }
 
 TEST_F(LookupTest, CountExecutionsCountsFullRowHits) {
@@ -210,9 +178,9 @@ TEST(CountExecutionsTest, CountsCompactAndFullHitsAndFailuresAsExecutionsOfRunDo
     first = *(*store)->BeginRun(run);
     second = *(*store)->BeginRun(run);
     empty = *(*store)->BeginRun(run);
-    Execution load = Exec(first, "load", "k1", {Ref("f", kZ)}, {Ref("0", kA)});
-    Execution clean = Exec(first, "clean", "k2", {Ref("x", kA)}, {Ref("0", kB)});
-    Execution failed = Exec(first, "train", "k3", {Ref("x", kB)}, {});
+    Execution load = Step(first, "load", "k1", {RefTo("f", kZ)}, {RefTo("0", kA)});
+    Execution clean = Step(first, "clean", "k2", {RefTo("x", kA)}, {RefTo("0", kB)});
+    Execution failed = Step(first, "train", "k3", {RefTo("x", kB)}, {});
     failed.set_status(Execution::FAILED);
     for (const Execution& e : {load, clean, failed}) {
       ASSERT_TRUE((*store)->RecordExecution(e).ok());
@@ -230,7 +198,9 @@ TEST(CountExecutionsTest, CountsCompactAndFullHitsAndFailuresAsExecutionsOfRunDo
     untimed.set_cache_hit(true);
     ASSERT_TRUE((*store)->RecordExecution(untimed).ok());
     ASSERT_TRUE(
-        (*store)->RecordExecution(Exec(second, "copy", "k4", {Ref("y", kB)}, {Ref("0", kC)})).ok());
+        (*store)
+            ->RecordExecution(Step(second, "copy", "k4", {RefTo("y", kB)}, {RefTo("0", kC)}))
+            .ok());
 
     for (int64_t run_id : {first, second, empty}) {
       absl::StatusOr<RunCounts> counts = (*store)->CountExecutions(run_id);
@@ -262,9 +232,10 @@ TEST(CountExecutionsTest, CountsCompactAndFullHitsAndFailuresAsExecutionsOfRunDo
     EXPECT_EQ(counts->executions, 0);
   }
   // Both kinds of hit were counted: two compact rows, the rest full rows.
-  EXPECT_EQ(RowCount(path, "hits"), 2);
-  EXPECT_EQ(RowCount(path, "executions"), 3 + 3);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM hits"), 2);
+  EXPECT_EQ(SqlInt(path, "SELECT count(*) FROM executions"), 3 + 3);
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace mlops

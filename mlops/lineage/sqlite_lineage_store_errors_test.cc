@@ -1,7 +1,6 @@
 // SqliteLineageStore::Open and the first queries on files that are not (good) lineage
 // databases: plain files, corrupt databases, newer schemas, other applications' databases,
 // unusable paths. Every failure must be a Status naming the file, never a crash.
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,11 +8,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,38 +23,17 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/testing/files.h"
+#include "mlops/testing/lineage_records.h"
 
 namespace mlops {
+namespace test {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string TestTmpDir() {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  return dir != nullptr ? dir : "/tmp";
-}
-
-// A fresh path under $TEST_TMPDIR (any earlier file and its WAL/SHM removed).
-std::string FreshPath(const std::string& name) {
-  const std::string path = absl::StrCat(TestTmpDir(), "/", name);
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::remove(absl::StrCat(path, suffix).c_str());
-  }
-  return path;
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// A fresh path for a database named `name`, in a directory of its own.
+std::string FreshPath(const std::string& name) { return FreshDir() + "/" + name; }
 
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -71,49 +47,10 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// Runs SQL on a database through the SQLite C API directly.
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  const std::string message = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << sql << ": " << message;
-}
-
-// The first column of the first row of a query, as text.
-std::string SqlValue(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return "<cannot open>";
-  }
-  sqlite3_stmt* stmt = nullptr;
-  std::string out = "<error>";
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-      const unsigned char* text = sqlite3_column_text(stmt, 0);
-      out = text != nullptr ? reinterpret_cast<const char*>(text) : "<null>";
-    } else if (rc == SQLITE_DONE) {
-      out = "<no row>";
-    }
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
-ArtifactRef Ref(const std::string& name, const std::string& value) {
-  ArtifactRef r;
-  r.set_name(name);
-  r.set_digest(Digest::Of(value).ToHex());
-  r.set_type_name("blob");
-  r.set_size(static_cast<int64_t>(value.size()));
-  r.set_label(absl::StrCat("label of ", value));
-  return r;
+// A ref to the value named `value`, of its size, with a label.
+ArtifactRef Labeled(const std::string& name, const std::string& value) {
+  return Ref(name, value, "blob", static_cast<int64_t>(value.size()),
+             absl::StrCat("label of ", value));
 }
 
 // Creates a real lineage database at `path` with one run and `n` chained executions, each
@@ -132,8 +69,8 @@ int64_t CreateLineageDb(const std::string& path, int n) {
     e.set_run_id(*run_id);
     e.set_step_name(absl::StrCat("step", i % 7));
     e.mutable_start_time()->set_seconds(1700000000 + i);
-    *e.add_inputs() = Ref("in", absl::StrCat("v", i));
-    *e.add_outputs() = Ref("0", absl::StrCat("v", i + 1));
+    *e.add_inputs() = Labeled("in", absl::StrCat("v", i));
+    *e.add_outputs() = Labeled("0", absl::StrCat("v", i + 1));
     (*e.mutable_params())["padding"] = std::string(200, static_cast<char>('a' + i % 26));
     absl::StatusOr<int64_t> id = (*store)->RecordExecution(e);
     EXPECT_TRUE(id.ok()) << id.status();
@@ -157,11 +94,11 @@ TEST(SqliteLineageStoreErrorsTest, TextFileIsInvalidArgument) {
     std::string text;
     while (text.size() < size) text += "this is a plain text file, not a database\n";
     text.resize(size);
-    ASSERT_NO_FATAL_FAILURE(WriteFile(path, text));
+    ASSERT_NO_FATAL_FAILURE(Spit(path, text));
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
     ASSERT_FALSE(store.ok());
     ExpectInvalidArgumentNaming(store.status(), path);
-    EXPECT_TRUE(ReadFile(path) == text) << "the refused file was modified";
+    EXPECT_TRUE(Slurp(path) == text) << "the refused file was modified";
   }
 }
 
@@ -170,11 +107,11 @@ TEST(SqliteLineageStoreErrorsTest, RandomBytesAreInvalidArgument) {
     SCOPED_TRACE(absl::StrCat(size, " random bytes"));
     const std::string path = FreshPath(absl::StrCat("random_", size, ".bin"));
     const std::string bytes = RandomBytes(size, static_cast<uint32_t>(size));
-    ASSERT_NO_FATAL_FAILURE(WriteFile(path, bytes));
+    ASSERT_NO_FATAL_FAILURE(Spit(path, bytes));
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
     ASSERT_FALSE(store.ok());
     ExpectInvalidArgumentNaming(store.status(), path);
-    EXPECT_TRUE(ReadFile(path) == bytes) << "the refused file was modified";
+    EXPECT_TRUE(Slurp(path) == bytes) << "the refused file was modified";
   }
 }
 
@@ -214,7 +151,7 @@ std::vector<std::pair<std::string, std::function<absl::Status(SqliteLineageStore
   out.push_back({"RecordExecution+Flush", [](SqliteLineageStore& s) {
                    Execution e;
                    e.set_step_name("after_corruption");
-                   *e.add_outputs() = Ref("0", "fresh");
+                   *e.add_outputs() = Labeled("0", "fresh");
                    absl::StatusOr<int64_t> id = s.RecordExecution(e);
                    if (!id.ok()) return id.status();
                    return s.Flush();
@@ -229,11 +166,11 @@ bool IsCorruptionCode(absl::StatusCode code) {
 
 // Overwrites the pages [first_page, last_page) (0-based, page size 4096) with garbage.
 void Smash(const std::string& path, size_t first_page, size_t last_page, uint32_t seed) {
-  std::string bytes = ReadFile(path);
+  std::string bytes = Slurp(path);
   ASSERT_GE(bytes.size(), last_page * 4096) << "database smaller than expected";
   const std::string garbage = RandomBytes((last_page - first_page) * 4096, seed);
   bytes.replace(first_page * 4096, garbage.size(), garbage);
-  ASSERT_NO_FATAL_FAILURE(WriteFile(path, bytes));
+  ASSERT_NO_FATAL_FAILURE(Spit(path, bytes));
 }
 
 TEST(SqliteLineageStoreErrorsTest, EveryPageButTheFirstSmashedIsDataLoss) {
@@ -242,7 +179,7 @@ TEST(SqliteLineageStoreErrorsTest, EveryPageButTheFirstSmashedIsDataLoss) {
   const int64_t run_id = CreateLineageDb(path, kExecutions);
   ASSERT_GT(run_id, 0);
   ASSERT_FALSE(Exists(path + "-wal")) << "the WAL was not checkpointed on close";
-  const size_t pages = ReadFile(path).size() / 4096;
+  const size_t pages = Slurp(path).size() / 4096;
   ASSERT_GE(pages, 20u);
   ASSERT_NO_FATAL_FAILURE(Smash(path, 1, pages, 1));
 
@@ -254,8 +191,7 @@ TEST(SqliteLineageStoreErrorsTest, EveryPageButTheFirstSmashedIsDataLoss) {
   }
   // Opened: the first query must report the damage.
   absl::StatusOr<std::vector<mlops::Run>> runs = (*store)->FindRuns({});
-  ASSERT_FALSE(runs.ok()) << "FindRuns on a smashed database returned " << runs->size()
-                          << " runs";
+  ASSERT_FALSE(runs.ok()) << "FindRuns on a smashed database returned " << runs->size() << " runs";
   EXPECT_EQ(runs.status().code(), absl::StatusCode::kDataLoss) << runs.status();
   EXPECT_THAT(std::string(runs.status().message()), HasSubstr(path));
   // And so do the others, without crashing.
@@ -275,7 +211,7 @@ TEST(SqliteLineageStoreErrorsTest, MiddlePagesSmashedIsDataLossNeverACrash) {
     const std::string path = FreshPath(absl::StrCat("smashed_middle_", seed, ".db"));
     const int64_t run_id = CreateLineageDb(path, kExecutions);
     ASSERT_GT(run_id, 0);
-    const size_t pages = ReadFile(path).size() / 4096;
+    const size_t pages = Slurp(path).size() / 4096;
     ASSERT_GE(pages, 20u);
     // A few consecutive pages somewhere in the middle half of the file.
     const size_t first = pages / 4 + (seed * 7) % (pages / 2);
@@ -309,7 +245,7 @@ TEST(SqliteLineageStoreErrorsTest, NewerSchemaIsFailedPrecondition) {
     const std::string path = FreshPath(absl::StrCat("newer_", version, ".db"));
     ASSERT_GT(CreateLineageDb(path, 3), 0);
     ASSERT_NO_FATAL_FAILURE(Sql(path, absl::StrCat("PRAGMA user_version = ", version)));
-    const std::string before = ReadFile(path);
+    const std::string before = Slurp(path);
 
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
     ASSERT_FALSE(store.ok());
@@ -317,7 +253,7 @@ TEST(SqliteLineageStoreErrorsTest, NewerSchemaIsFailedPrecondition) {
     EXPECT_THAT(std::string(store.status().message()), HasSubstr("newer"));
     EXPECT_THAT(std::string(store.status().message()), HasSubstr(path));
     EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), absl::StrCat(version));
-    EXPECT_TRUE(ReadFile(path) == before) << "the refused database was modified";
+    EXPECT_TRUE(Slurp(path) == before) << "the refused database was modified";
   }
 }
 
@@ -325,7 +261,8 @@ TEST(SqliteLineageStoreErrorsTest, CurrentSchemaReopens) {
   const std::string path = FreshPath("current.db");
   const int64_t run_id = CreateLineageDb(path, 5);
   ASSERT_GT(run_id, 0);
-  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), absl::StrCat(SqliteLineageStore::kSchemaVersion));
+  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"),
+            absl::StrCat(SqliteLineageStore::kSchemaVersion));
   EXPECT_EQ(SqlValue(path, "PRAGMA journal_mode"), "wal");
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -340,9 +277,9 @@ TEST(SqliteLineageStoreErrorsTest, CurrentSchemaReopens) {
 
 TEST(SqliteLineageStoreErrorsTest, ForeignDatabaseWithTablesIsInvalidArgument) {
   const std::string path = FreshPath("foreign_tables.db");
-  ASSERT_NO_FATAL_FAILURE(
-      Sql(path, "CREATE TABLE bookmarks(url TEXT, title TEXT);"
-                "INSERT INTO bookmarks VALUES('https://example.com', 'Example');"));
+  ASSERT_NO_FATAL_FAILURE(Sql(path,
+                              "CREATE TABLE bookmarks(url TEXT, title TEXT);"
+                              "INSERT INTO bookmarks VALUES('https://example.com', 'Example');"));
   ASSERT_EQ(SqlValue(path, "PRAGMA application_id"), "0");
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_FALSE(store.ok());
@@ -353,17 +290,17 @@ TEST(SqliteLineageStoreErrorsTest, ForeignDatabaseWithTablesIsInvalidArgument) {
 }
 
 TEST(SqliteLineageStoreErrorsTest, ForeignDatabaseWithOtherApplicationIdIsInvalidArgument) {
-  for (const char* setup : {"PRAGMA application_id = 1234;",
-                            "PRAGMA application_id = 1234; CREATE TABLE t(x);",
-                            "PRAGMA application_id = -1; PRAGMA user_version = 1;"}) {
+  for (const char* setup :
+       {"PRAGMA application_id = 1234;", "PRAGMA application_id = 1234; CREATE TABLE t(x);",
+        "PRAGMA application_id = -1; PRAGMA user_version = 1;"}) {
     SCOPED_TRACE(setup);
     const std::string path = FreshPath("foreign_app_id.db");
     ASSERT_NO_FATAL_FAILURE(Sql(path, setup));
-    const std::string before = ReadFile(path);
+    const std::string before = Slurp(path);
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
     ASSERT_FALSE(store.ok());
     ExpectInvalidArgumentNaming(store.status(), path);
-    EXPECT_TRUE(ReadFile(path) == before) << "the refused database was modified";
+    EXPECT_TRUE(Slurp(path) == before) << "the refused database was modified";
   }
 }
 
@@ -385,21 +322,22 @@ TEST(SqliteLineageStoreErrorsTest, ForeignDatabaseWithUserVersionIsInvalidArgume
 // Refusing a file must leave it as it was: the other application still owns it.
 TEST(SqliteLineageStoreErrorsTest, RefusedForeignDatabaseIsNotModified) {
   const std::string path = FreshPath("foreign_unmodified.db");
-  ASSERT_NO_FATAL_FAILURE(Sql(path, "CREATE TABLE bookmarks(url TEXT);"
-                                    "INSERT INTO bookmarks VALUES('https://example.com');"));
+  ASSERT_NO_FATAL_FAILURE(Sql(path,
+                              "CREATE TABLE bookmarks(url TEXT);"
+                              "INSERT INTO bookmarks VALUES('https://example.com');"));
   ASSERT_EQ(SqlValue(path, "PRAGMA journal_mode"), "delete");
-  const std::string before = ReadFile(path);
+  const std::string before = Slurp(path);
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(SqlValue(path, "PRAGMA journal_mode"), "delete")
       << "Open switched another application's database to WAL before refusing it";
-  EXPECT_TRUE(ReadFile(path) == before) << "the refused database was modified";
+  EXPECT_TRUE(Slurp(path) == before) << "the refused database was modified";
 }
 
 // An empty file is an empty SQLite database: it becomes a lineage database.
 TEST(SqliteLineageStoreErrorsTest, EmptyFileBecomesLineageDatabase) {
   const std::string path = FreshPath("empty_file.db");
-  ASSERT_NO_FATAL_FAILURE(WriteFile(path, ""));
+  ASSERT_NO_FATAL_FAILURE(Spit(path, ""));
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_TRUE(store.ok()) << store.status();
   mlops::Run run;
@@ -411,16 +349,17 @@ TEST(SqliteLineageStoreErrorsTest, EmptyFileBecomesLineageDatabase) {
 // Paths.
 
 TEST(SqliteLineageStoreErrorsTest, MissingDirectoryIsAnErrorNamingThePath) {
-  const std::string path = absl::StrCat(TestTmpDir(), "/no/such/directory/lineage.db");
+  const std::string dir = FreshDir();
+  const std::string path = dir + "/no/such/directory/lineage.db";
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(std::string(store.status().message()), HasSubstr(path));
   EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound) << store.status();
-  EXPECT_FALSE(Exists(absl::StrCat(TestTmpDir(), "/no")));
+  EXPECT_FALSE(Exists(dir + "/no"));
 }
 
 TEST(SqliteLineageStoreErrorsTest, DirectoryIsAnErrorNamingThePath) {
-  const std::string path = absl::StrCat(TestTmpDir(), "/a_directory");
+  const std::string path = FreshDir() + "/a_directory";
   ::mkdir(path.c_str(), 0755);
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_FALSE(store.ok());
@@ -434,4 +373,5 @@ TEST(SqliteLineageStoreErrorsTest, EmptyPathIsInvalidArgument) {
 }
 
 }  // namespace
+}  // namespace test
 }  // namespace mlops

@@ -1,12 +1,57 @@
 #include "mlops/base/internal/sqlite.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "mlops/base/file_io.h"
 
 namespace mlops {
 namespace sqlite {
+namespace {
 
-absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
+// The payload FaultOf and ResultCodeOf read: "<fault> <result code>", in decimal.
+constexpr char kFaultUrl[] = "mlops.sqlite.Fault";
+
+// The fault of SQLite result code `rc`.
+Fault FaultOfCode(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return Fault::kNotADatabase;
+    case SQLITE_CORRUPT:
+      return Fault::kCorrupt;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Fault::kBusy;
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+      return Fault::kIo;
+    default:
+      return Fault::kUnknown;
+  }
+}
+
+// The two numbers of the payload; {0, 0} without one.
+std::pair<int, int> Payload(const absl::Status& s) {
+  const auto payload = s.GetPayload(kFaultUrl);  // an absl::optional<absl::Cord>
+  if (!payload.has_value()) return {0, 0};
+  const std::vector<std::string> parts = absl::StrSplit(std::string(*payload), ' ');
+  int fault = 0, rc = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &fault) ||
+      !absl::SimpleAtoi(parts[1], &rc)) {
+    return {0, 0};
+  }
+  return {fault, rc};
+}
+
+absl::Status MakeError(sqlite3* db, int rc, absl::string_view what) {
   const std::string detail =
       absl::StrCat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
@@ -31,6 +76,26 @@ absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
     default:
       return absl::InternalError(absl::StrCat("SQLite error ", rc, ": ", detail));
   }
+}
+
+}  // namespace
+
+Fault FaultOf(const absl::Status& s) {
+  const int fault = Payload(s).first;
+  return fault > 0 && fault <= static_cast<int>(Fault::kIo) ? static_cast<Fault>(fault)
+                                                            : Fault::kUnknown;
+}
+
+int ResultCodeOf(const absl::Status& s) { return Payload(s).second; }
+
+absl::Status WithFault(absl::Status s, Fault fault, int rc) {
+  if (s.ok()) return s;
+  s.SetPayload(kFaultUrl, absl::Cord(absl::StrCat(static_cast<int>(fault), " ", rc)));
+  return s;
+}
+
+absl::Status Error(sqlite3* db, int rc, absl::string_view what) {
+  return WithFault(MakeError(db, rc, what), FaultOfCode(rc), rc);
 }
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path, int flags,
@@ -69,6 +134,15 @@ absl::StatusOr<std::unique_ptr<Statement>> Db::Prepare(const char* sql) {
   const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return Error(rc);
   return std::make_unique<Statement>(this, stmt);
+}
+
+absl::Status Db::PrepareAll(std::initializer_list<ToPrepare> statements) {
+  for (const ToPrepare& p : statements) {
+    absl::StatusOr<std::unique_ptr<Statement>> stmt = Prepare(p.sql);
+    if (!stmt.ok()) return stmt.status();
+    *p.slot = *std::move(stmt);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Statement::Step() {

@@ -1,10 +1,20 @@
 // Internal: a thin RAII layer over the SQLite C API, with errors as absl::Status.
+//
+// Every error status made here says what went wrong as a type as well as in words:
+// FaultOf(status) tells a file that is not a database from a damaged one, a busy one or a
+// failing file system, and ResultCodeOf(status) gives SQLite's result code. Callers decide
+// by these, never by the text of a message (which is for people). sqlite_file.h opens the
+// files the library owns on top of this.
+//
+// Thread safety: a Db and its Statements are not thread-safe: their owner serializes their
+// use. The free functions are safe to call concurrently.
 #ifndef MLOPS_BASE_INTERNAL_SQLITE_H_
 #define MLOPS_BASE_INTERNAL_SQLITE_H_
 
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -15,7 +25,36 @@
 namespace mlops {
 namespace sqlite {
 
-// The Status for SQLite result code `rc` on `db`, naming `what` (usually the file).
+// What went wrong, as carried by the statuses of this layer (FaultOf).
+enum class Fault {
+  kUnknown = 0,   // none recorded: not an SQLite failure, or none of the kinds below
+  kNotADatabase,  // the file is not an SQLite database (SQLITE_NOTADB)
+  kCorrupt,       // an SQLite database with damaged pages (SQLITE_CORRUPT)
+  kForeign,       // another application's SQLite database (OpenOwned)
+  kNewerSchema,   // ours, written by a newer schema than this build reads (OpenOwned)
+  kOlderSchema,   // ours, of an older schema this build refuses (OpenOwned)
+  kNoSchema,      // opened read-only, and no schema was ever created in it (OpenOwned)
+  kBusy,          // other connections held it locked past the busy timeout (SQLITE_BUSY,
+                  // SQLITE_LOCKED)
+  kIo,            // the file system failed or refused: no such file, permissions, a full
+                  // disk, a read error (SQLITE_CANTOPEN, _IOERR, _FULL, _PERM, _READONLY)
+};
+
+// The fault `s` carries; kUnknown for OK and for statuses made elsewhere.
+Fault FaultOf(const absl::Status& s);
+// SQLite's (extended) result code behind `s`; 0 if it has none.
+int ResultCodeOf(const absl::Status& s);
+// Whether `s` reports a damaged file: one that is not a database or is corrupt. Meaningful
+// for a file already known to be ours (see OpenOwned): such damage happened to it.
+inline bool IsDamage(const absl::Status& s) {
+  const Fault f = FaultOf(s);
+  return f == Fault::kNotADatabase || f == Fault::kCorrupt;
+}
+// `s` (not OK) carrying `fault` and result code `rc`, replacing what it carried.
+absl::Status WithFault(absl::Status s, Fault fault, int rc = 0);
+
+// The Status for SQLite result code `rc` on `db`, naming `what` (usually the file), with
+// its fault and result code:
 //   SQLITE_NOTADB → INVALID_ARGUMENT, SQLITE_CORRUPT → DATA_LOSS, SQLITE_BUSY/LOCKED →
 //   UNAVAILABLE, SQLITE_FULL → RESOURCE_EXHAUSTED, SQLITE_READONLY/PERM/AUTH →
 //   PERMISSION_DENIED, SQLITE_CANTOPEN → from errno, others → INTERNAL.
@@ -43,6 +82,13 @@ class Db {
   absl::StatusOr<int64_t> QueryInt(const char* sql);
   // Prepares a statement. The statement must not outlive the Db.
   absl::StatusOr<std::unique_ptr<Statement>> Prepare(const char* sql);
+  // Prepares each `sql` into its `slot`, in order; on an error returns it, with the slots
+  // before it set. The statements must not outlive the Db.
+  struct ToPrepare {
+    std::unique_ptr<Statement>* slot;
+    const char* sql;
+  };
+  absl::Status PrepareAll(std::initializer_list<ToPrepare> statements);
   // The status for `rc`, naming this database's file.
   absl::Status Error(int rc) const { return sqlite::Error(db_, rc, path_); }
 

@@ -9,11 +9,11 @@
 
 #include <cstdint>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mlops/base/file_io.h"
 #include "mlops/base/internal/sqlite.h"
+#include "mlops/base/internal/sqlite_file.h"
 
 namespace mlops {
 namespace store_internal {
@@ -27,12 +27,6 @@ absl::StatusOr<RecordDb::FileId> IdOf(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return PosixError(errno, "stat", path);
   return RecordDb::FileId{st.st_dev, st.st_ino};
-}
-
-// Damage SQLite reports in a file we have already checked is our database.
-bool IsDamage(const absl::Status& s) {
-  return absl::IsDataLoss(s) ||
-         (absl::IsInvalidArgument(s) && absl::StrContains(s.message(), "not an SQLite database"));
 }
 
 // flock on `<db>.lock` for its lifetime: shared while connecting, exclusive while a damaged
@@ -78,10 +72,10 @@ RecordDb::RecordDb(std::string path, Durability durability)
 
 RecordDb::~RecordDb() {
   {
-    std::lock_guard<std::mutex> lock(readers_mu_);
+    MutexLock lock(&readers_mu_);
     readers_.clear();
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   stmts_.reset();  // before the connection they belong to
   db_.reset();
 }
@@ -89,15 +83,12 @@ RecordDb::~RecordDb() {
 absl::StatusOr<std::unique_ptr<RecordDb>> RecordDb::Open(const std::string& path,
                                                          Durability durability) {
   std::unique_ptr<RecordDb> records(new RecordDb(path, durability));
-  std::lock_guard<std::mutex> lock(records->mu_);
+  MutexLock lock(&records->mu_);
   absl::Status s = records->Connect();
   if (s.ok()) return records;
-  // Not a database (INVALID_ARGUMENT from SQLITE_NOTADB), or a corrupt one: but another
-  // application's database is INVALID_ARGUMENT too, and is not ours to move.
-  if (!(absl::IsDataLoss(s) || absl::IsInvalidArgument(s)) ||
-      absl::StrContains(s.message(), "another application")) {
-    return s;
-  }
+  // Not a database, or a corrupt one: it only ever held a cache (another application's
+  // database, or a newer schema's, is not ours to move).
+  if (!sqlite::IsDamage(s)) return s;
   s = records->Replace(s, records->failed_id_);
   if (!s.ok()) return s;
   return records;
@@ -127,7 +118,7 @@ absl::Status RecordDb::Replace(const absl::Status& why, const FileId& damaged) {
 }
 
 absl::Status RecordDb::Recover(absl::Status s, const FileId& where) {
-  if (!IsDamage(s)) return s;
+  if (!sqlite::IsDamage(s)) return s;
   absl::Status replaced = Replace(s, where);
   if (!replaced.ok()) {
     return absl::DataLossError(absl::StrCat(
@@ -142,14 +133,30 @@ absl::Status RecordDb::Connect() {
   stmts_.reset();
   db_.reset();
   RecoveryLock shared(path_, LOCK_SH);
-  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::Db::Open(
-      path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
-  if (!db.ok()) return db.status();
-  absl::StatusOr<FileId> id = IdOf(path_);  // under the lock, the file just opened
+  sqlite::OwnedFile file;
+  file.name = "action cache";
+  file.description = "an mlops action cache";
+  file.application_id = kApplicationId;
+  file.schema_version = kSchemaVersion;
+  file.create_schema = [](sqlite::Db& db, int64_t) {
+    return db.Exec(
+        "CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID");
+  };
+  file.busy_timeout = kBusyTimeout;
+  // Lookups beside a writer need WAL; a file system that cannot give it is an error.
+  file.require_wal = true;
+  file.sync_every_commit = durability_ != Durability::kNone;
+  absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::OpenOwned(path_, file);
+  // Under the lock, the file just opened, or refused (Replace moves a damaged one by it).
+  absl::StatusOr<FileId> id = IdOf(path_);
+  if (!db.ok()) {
+    if (id.ok()) failed_id_ = *id;
+    return db.status();
+  }
   if (!id.ok()) return id.status();
   failed_id_ = *id;
   db_ = *std::move(db);
-  absl::Status s = Init(durability_);
+  absl::Status s = PrepareStatements();
   if (!s.ok()) {
     stmts_.reset();
     db_.reset();
@@ -165,89 +172,16 @@ absl::Status RecordDb::ConnectedToPath() {
   return Connect();  // the file was replaced (by another process), or a recovery failed
 }
 
-absl::Status RecordDb::Init(Durability durability) {
-  sqlite::Db& db = *db_;
-  sqlite3_busy_timeout(db.get(), static_cast<int>(absl::ToInt64Milliseconds(kBusyTimeout)));
-  // Check and (if new) create the schema in one write transaction, so that processes
-  // opening a new database at once see it either empty or complete.
-  absl::Status s = db.Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  const auto fail = [&db](absl::Status status) {
-    db.Exec("ROLLBACK").IgnoreError();
-    return status;
-  };
-  absl::StatusOr<int64_t> app_id = db.QueryInt("PRAGMA application_id");
-  if (!app_id.ok()) return fail(app_id.status());
-  absl::StatusOr<int64_t> version = db.QueryInt("PRAGMA user_version");
-  if (!version.ok()) return fail(version.status());
-  absl::StatusOr<int64_t> tables =
-      db.QueryInt("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
-  if (!tables.ok()) return fail(tables.status());
-  if ((*app_id != 0 && *app_id != kApplicationId) ||
-      (*app_id == 0 && (*version != 0 || *tables != 0))) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        path_, " is another application's SQLite database, not an mlops action cache")));
-  }
-  if (*version > kSchemaVersion) {
-    return fail(absl::FailedPreconditionError(absl::StrCat(
-        path_, " was written by a newer mlops (action cache schema version ", *version,
-        "); this build reads version ", kSchemaVersion)));
-  }
-  if (*version == 0) {
-    s = db.Exec(absl::StrCat("CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL) "
-                             "WITHOUT ROWID; PRAGMA application_id=",
-                             kApplicationId, "; PRAGMA user_version=", kSchemaVersion, ";")
-                    .c_str());
-    if (!s.ok()) return fail(s);
-  }
-  s = db.Exec("COMMIT");
-  if (!s.ok()) return fail(s);
-  // WAL once the file is known to be ours. Switching needs the database to itself for a
-  // moment: it waits on the busy handler for readers, but fails at once on some other
-  // locks, so retry while others are opening it too (a single attempt may itself wait up
-  // to kBusyTimeout).
-  const absl::Time deadline = absl::Now() + kBusyTimeout;
-  while (true) {
-    s = db.Exec("PRAGMA journal_mode=WAL");
-    if (!absl::IsUnavailable(s) || absl::Now() > deadline) break;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  if (!s.ok()) return s;
-  // Lookups beside a writer need WAL; a file system that cannot give it is an error.
-  {
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> mode = db.Prepare("PRAGMA journal_mode");
-    if (!mode.ok()) return mode.status();
-    absl::StatusOr<bool> row = (*mode)->Step();
-    if (!row.ok()) return row.status();
-    if (!*row || (*mode)->Text(0) != "wal") {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " cannot use SQLite's WAL journal here (a file system without shared memory?)"));
-    }
-  }
-  // NORMAL in WAL mode: commits are not synced, but a crash of the machine loses only the
-  // latest ones and never corrupts the file. FULL syncs every commit.
-  s = db.Exec(durability == Durability::kNone ? "PRAGMA synchronous=NORMAL"
-                                              : "PRAGMA synchronous=FULL");
-  if (!s.ok()) return s;
-
+absl::Status RecordDb::PrepareStatements() {
   stmts_ = std::make_unique<Statements>();
-  const struct {
-    std::unique_ptr<sqlite::Statement>* slot;
-    const char* sql;
-  } prepared[] = {
+  return db_->PrepareAll({
       {&stmts_->put, "INSERT OR REPLACE INTO records(key, record) VALUES(?1, ?2)"},
       {&stmts_->remove, "DELETE FROM records WHERE key = ?1"},
       {&stmts_->remove_if, "DELETE FROM records WHERE key = ?1 AND record = ?2"},
       {&stmts_->begin, "BEGIN IMMEDIATE"},
       {&stmts_->commit, "COMMIT"},
       {&stmts_->rollback, "ROLLBACK"},
-  };
-  for (const auto& p : prepared) {
-    absl::StatusOr<std::unique_ptr<sqlite::Statement>> stmt = db.Prepare(p.sql);
-    if (!stmt.ok()) return stmt.status();
-    *p.slot = *std::move(stmt);
-  }
-  return absl::OkStatus();
+  });
 }
 
 // A connection of its own for one lookup at a time (WAL lets readers run side by side).
@@ -265,12 +199,12 @@ absl::StatusOr<std::unique_ptr<RecordDb::Reader>> RecordDb::TakeReader() {
   // cached pipeline's time per node.
   {
     const int64_t now_ns = absl::GetCurrentTimeNanos();
-    std::unique_lock<std::mutex> lock(readers_mu_);
+    MutexLock lock(&readers_mu_);
     if (now_ns - checked_at_ns_ > absl::ToInt64Nanoseconds(kRecheckInterval)) {
-      lock.unlock();
+      lock.Unlock();
       absl::StatusOr<FileId> now = IdOf(path_);
       if (!now.ok()) return now.status();
-      lock.lock();
+      lock.Lock();
       checked_id_ = *now;
       checked_at_ns_ = now_ns;
     }
@@ -303,7 +237,7 @@ absl::StatusOr<std::unique_ptr<RecordDb::Reader>> RecordDb::TakeReader() {
 }
 
 void RecordDb::ReturnReader(std::unique_ptr<Reader> reader) {
-  std::lock_guard<std::mutex> lock(readers_mu_);
+  MutexLock lock(&readers_mu_);
   if (readers_.size() < kMaxIdleReaders) readers_.push_back(std::move(reader));
 }
 
@@ -334,18 +268,18 @@ absl::StatusOr<std::string> RecordDb::Get(const Digest& key) {
     failed = record.status();
   } else {
     failed = reader.status();
-    if (!IsDamage(failed)) return failed;
+    if (!sqlite::IsDamage(failed)) return failed;
     absl::StatusOr<FileId> now = IdOf(path_);
     if (!now.ok()) return failed;
     where = *now;  // a reader could not even open it: the file at the path is damaged
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return Recover(failed, where);
 }
 
 absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>& records) {
   if (records.empty()) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (absl::Status s = ConnectedToPath(); !s.ok()) return s;
   const bool one = records.size() == 1;  // a single statement is its own transaction
   absl::Status s = one ? absl::OkStatus() : stmts_->begin->Run();
@@ -362,7 +296,7 @@ absl::Status RecordDb::PutMany(const std::vector<std::pair<Digest, std::string>>
 }
 
 absl::Status RecordDb::Delete(const Digest& key, const std::string* sealed) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (absl::Status s = ConnectedToPath(); !s.ok()) return s;
   if (sealed == nullptr) return Recover(stmts_->remove->BindBlob(1, KeyBlob(key)).Run(), id_);
   return Recover(stmts_->remove_if->BindBlob(1, KeyBlob(key)).BindBlob(2, *sealed).Run(), id_);

@@ -16,7 +16,6 @@
 #include <sys/types.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "mlops/base/mutex.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/durability.h"
 
@@ -61,13 +61,14 @@ class RecordDb {
   RecordDb& operator=(const RecordDb&) = delete;
 
   // The sealed record stored for `key`; NOT_FOUND if none.
-  absl::StatusOr<std::string> Get(const Digest& key);
+  absl::StatusOr<std::string> Get(const Digest& key) ABSL_LOCKS_EXCLUDED(mu_, readers_mu_);
   // Stores each (key, sealed record), replacing any earlier one, in one transaction: all or
   // none are stored.
-  absl::Status PutMany(const std::vector<std::pair<Digest, std::string>>& records);
+  absl::Status PutMany(const std::vector<std::pair<Digest, std::string>>& records)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Removes the record of `key` if it is still `sealed` (not one another writer replaced it
   // with meanwhile); with `sealed` null, whatever it is. OK if there was none.
-  absl::Status Delete(const Digest& key, const std::string* sealed);
+  absl::Status Delete(const Digest& key, const std::string* sealed) ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& path() const { return path_; }
 
@@ -86,12 +87,12 @@ class RecordDb {
 
   RecordDb(std::string path, Durability durability);
   // A reader connection not in use by another thread (opened if none is idle), and back.
-  absl::StatusOr<std::unique_ptr<Reader>> TakeReader();
-  void ReturnReader(std::unique_ptr<Reader> reader);
+  absl::StatusOr<std::unique_ptr<Reader>> TakeReader() ABSL_LOCKS_EXCLUDED(readers_mu_);
+  void ReturnReader(std::unique_ptr<Reader> reader) ABSL_LOCKS_EXCLUDED(readers_mu_);
   // Opens the writer connection to the file at the path (under a shared `<path>.lock`),
-  // checks or creates the schema, prepares the statements.
+  // checks or creates the schema (sqlite::OpenOwned), prepares the statements.
   absl::Status Connect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Init(Durability durability) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PrepareStatements() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reconnects the writer if the path no longer names its file (another process replaced
   // a damaged one) or a recovery left it unconnected.
   absl::Status ConnectedToPath() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -99,15 +100,14 @@ class RecordDb {
   // its -wal and -shm) aside; then connects to a new database. `why` goes into errors.
   absl::Status Replace(const absl::Status& why, const FileId& damaged)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // For damage `s` met in file `where` (DATA_LOSS, or "not a database" in a file that was
-  // one): Replace, and DATA_LOSS saying what was done. Other statuses are returned as they
-  // are.
+  // For damage `s` met in file `where` (sqlite::IsDamage: corrupt, or "not a database" in a
+  // file that was one): Replace, and DATA_LOSS saying what was done. Other statuses are
+  // returned as they are.
   absl::Status Recover(absl::Status s, const FileId& where) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string path_;
   const Durability durability_;
-  // std::mutex, not absl::Mutex: Debian's Abseil is not built with ThreadSanitizer.
-  std::mutex mu_;
+  Mutex mu_;
   std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
   FileId id_ ABSL_GUARDED_BY(mu_);         // the file the writer is connected to
@@ -116,7 +116,7 @@ class RecordDb {
   // Lookups use connections of their own, so that threads look up at once (a WAL database
   // has any number of readers beside its one writer). A reader of a file the path no
   // longer names is dropped, not reused.
-  std::mutex readers_mu_;
+  Mutex readers_mu_;
   std::vector<std::unique_ptr<Reader>> readers_ ABSL_GUARDED_BY(readers_mu_);
   // The file the path named when last looked at, and when (see TakeReader).
   static constexpr absl::Duration kRecheckInterval = absl::Milliseconds(100);
