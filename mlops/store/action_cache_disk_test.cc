@@ -43,10 +43,10 @@ using ::mlops::test::EqualsProto;
 using ::mlops::test::FreshDir;
 using ::mlops::test::ListDir;
 using ::mlops::test::MakeResult;
-using ::mlops::test::MakeSqliteDb;
 using ::mlops::test::RowsFor;
 using ::mlops::test::Slurp;
 using ::mlops::test::Spit;
+using ::mlops::test::Sql;
 using ::mlops::test::StatusIs;
 using ::mlops::test::TestDb;
 using ::google::protobuf::util::MessageDifferencer;
@@ -354,7 +354,7 @@ TEST(ActionCacheOpenTest, AnotherApplicationsDatabaseIsInvalidArgumentAndLeftAlo
     SCOPED_TRACE(sql);
     const std::string dir = FreshDir() + "/ac";
     ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
-    MakeSqliteDb(DbPath(dir), sql);
+    Sql(DbPath(dir), sql);
     const std::string bytes = Slurp(DbPath(dir));
     const std::vector<std::string> names = ListDir(dir);
     absl::StatusOr<std::unique_ptr<ActionCache>> cache = ActionCache::OpenOnDisk(dir);
@@ -370,7 +370,7 @@ TEST(ActionCacheOpenTest, AnotherApplicationsDatabaseIsInvalidArgumentAndLeftAlo
 TEST(ActionCacheOpenTest, NewerSchemaIsFailedPreconditionAndLeftAlone) {
   const std::string dir = FreshDir() + "/ac";
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
-  MakeSqliteDb(DbPath(dir),
+  Sql(DbPath(dir),
                "PRAGMA application_id=1835819363; PRAGMA user_version=99; "  // 0x6D6C6163
                "CREATE TABLE records(key BLOB PRIMARY KEY, record BLOB NOT NULL, more) "
                "WITHOUT ROWID");

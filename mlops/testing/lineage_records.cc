@@ -1,13 +1,7 @@
 #include "mlops/testing/lineage_records.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/util/message_differencer.h>
-#include <sqlite3.h>
-
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "mlops/testing/files.h"
@@ -120,87 +114,6 @@ std::vector<int64_t> RunIds(const std::vector<Run>& runs) {
   std::vector<int64_t> ids;
   for (const Run& r : runs) ids.push_back(r.id());
   return ids;
-}
-
-std::string Canonical(const google::protobuf::Message& m) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    m.SerializeToCodedStream(&coded);
-  }
-  return out;
-}
-
-std::string ProtoDifference(const google::protobuf::Message& expected,
-                            const google::protobuf::Message& got) {
-  if (Canonical(got) == Canonical(expected)) return "";
-  std::string diff;
-  google::protobuf::util::MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(&diff);
-  differencer.Compare(expected, got);
-  return absl::StrCat("differs: ", diff.empty() ? "(bitwise only, e.g. -0.0 against 0.0)\n" : diff,
-                      "expected: ", expected.ShortDebugString(),
-                      "\n     got: ", got.ShortDebugString());
-}
-
-namespace {
-
-// A read-write connection to the existing database at `path`, or null.
-sqlite3* Connect(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return nullptr;
-  }
-  return db;
-}
-
-}  // namespace
-
-void Sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK) << path;
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  const std::string message = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  ASSERT_EQ(rc, SQLITE_OK) << sql << ": " << message;
-}
-
-std::string SqlValue(const std::string& path, const std::string& sql) {
-  sqlite3* db = Connect(path);
-  if (db == nullptr) return "<cannot open>";
-  sqlite3_stmt* stmt = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    out = absl::StrCat("<error: ", sqlite3_errmsg(db), ">");
-  } else {
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-      const unsigned char* text = sqlite3_column_text(stmt, 0);
-      out = text != nullptr ? reinterpret_cast<const char*>(text) : "<null>";
-    } else if (rc == SQLITE_DONE) {
-      out = "<no row>";
-    } else {
-      out = absl::StrCat("<error: ", sqlite3_errmsg(db), ">");
-    }
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
-int64_t SqlInt(const std::string& path, const std::string& sql) {
-  const std::string value = SqlValue(path, sql);
-  int64_t n = -1;
-  if (!absl::SimpleAtoi(value, &n)) {
-    ADD_FAILURE() << sql << " on " << path << ": " << value;
-    return -1;
-  }
-  return n;
 }
 
 std::unique_ptr<SqliteLineageStore> OpenStore(const std::string& path,

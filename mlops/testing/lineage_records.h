@@ -1,6 +1,6 @@
-// Helpers for the lineage store's tests: lineage records made from short names, exact
-// comparison of protos, raw SQL on a database file (through the SQLite C API, independently
-// of the code under test), and a fixture that opens a store in each of its configurations.
+// Helpers for the lineage store's tests: lineage records made from short names, and a fixture
+// that opens a store in each of its configurations. (Exact comparison of protos is
+// proto_matchers.h's; raw SQL on a database file, test_db.h's.)
 //
 // Example:
 //   const Execution e = test::Keyed(test::Exec(run, "train", {test::Ref("in", "data")},
@@ -27,6 +27,8 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
+#include "mlops/testing/proto_matchers.h"  // IWYU pragma: export
+#include "mlops/testing/test_db.h"        // IWYU pragma: export
 
 namespace mlops {
 namespace test {
@@ -76,43 +78,6 @@ Execution HitOf(const Execution& computed, int64_t run_id, int64_t start_seconds
 // The ids of `executions`, in order.
 std::vector<int64_t> Ids(const std::vector<Execution>& executions);
 std::vector<int64_t> RunIds(const std::vector<Run>& runs);
-
-// ---------------------------------------------------------------------------------------
-// Exact comparison.
-
-// The message's deterministic serialization: equal exactly when the messages are equal
-// field for field, bit for bit (so -0.0 differs from 0.0, unlike MessageDifferencer).
-std::string Canonical(const google::protobuf::Message& m);
-// The messages' serializations, each followed by "|".
-template <typename M>
-std::string Canonical(const std::vector<M>& ms) {
-  std::string out;
-  for (const M& m : ms) out += Canonical(m) + "|";
-  return out;
-}
-// Why `got` is not `expected`, for a failure message; empty if they are equal.
-std::string ProtoDifference(const google::protobuf::Message& expected,
-                            const google::protobuf::Message& got);
-
-// Matches a message equal to `expected`, bit for bit (see Canonical).
-MATCHER_P(EqualsProto, expected, "") {
-  const std::string difference = ::mlops::test::ProtoDifference(expected, arg);
-  if (difference.empty()) return true;
-  *result_listener << difference;
-  return false;
-}
-
-// ---------------------------------------------------------------------------------------
-// Raw SQL on a database file. The connections are read-write, without creating the file:
-// a read-only one would leave -wal and -shm files behind.
-
-// Runs `sql` (one or more statements) on the database at `path`; a failure fails the test.
-void Sql(const std::string& path, const std::string& sql);
-// The first column of the first row `sql` returns, as text: "<no row>", "<null>",
-// "<cannot open>" or "<error: ...>" when there is none.
-std::string SqlValue(const std::string& path, const std::string& sql);
-// The same as an integer; a failure fails the test and returns -1.
-int64_t SqlInt(const std::string& path, const std::string& sql);
 
 // ---------------------------------------------------------------------------------------
 // Stores.

@@ -1,6 +1,7 @@
 #include "mlops/testing/test_db.h"
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace mlops {
 namespace test {
@@ -68,11 +69,47 @@ int64_t TestDb::Int(const std::string& sql, const std::vector<std::string>& blob
                                        << " (" << sqlite3_errmsg(db_) << ")";
 }
 
-void MakeSqliteDb(const std::string& path, const std::string& sql) {
+std::string TestDb::Text(const std::string& sql) {
+  if (open_rc_ != SQLITE_OK) return "<cannot open>";
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    out = absl::StrCat("<error: ", sqlite3_errmsg(db_), ">");
+  } else {
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(stmt, 0);
+      out = text != nullptr ? reinterpret_cast<const char*>(text) : "<null>";
+    } else if (rc == SQLITE_DONE) {
+      out = "<no row>";
+    } else {
+      out = absl::StrCat("<error: ", sqlite3_errmsg(db_), ">");
+    }
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+void Sql(const std::string& path, const std::string& sql) {
   TestDb db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE(db.Exec(sql));
 }
+
+std::string SqlValue(const std::string& path, const std::string& sql) {
+  return TestDb(path).Text(sql);
+}
+
+int64_t SqlInt(const std::string& path, const std::string& sql) {
+  const std::string value = SqlValue(path, sql);
+  int64_t n = -1;
+  if (!absl::SimpleAtoi(value, &n)) {
+    ADD_FAILURE() << sql << " on " << path << ": " << value;
+    return -1;
+  }
+  return n;
+}
+
 
 std::string DigestBytes(const Digest& d) {
   unsigned char bytes[Digest::kBytes];

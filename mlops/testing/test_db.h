@@ -42,6 +42,8 @@ class TestDb {
                                    std::vector<std::string>* rows = nullptr);
   // The single integer `sql` returns; -1 (and a test failure) if it fails.
   int64_t Int(const std::string& sql, const std::vector<std::string>& blobs = {});
+  // The first column of the first row `sql` returns, as text (see SqlValue below).
+  std::string Text(const std::string& sql);
 
  private:
   ::testing::AssertionResult Failure(const std::string& sql, int rc);
@@ -51,8 +53,15 @@ class TestDb {
   int open_rc_ = SQLITE_OK;
 };
 
-// Creates an SQLite database at `path` with `sql` run in it (a test failure if that fails).
-void MakeSqliteDb(const std::string& path, const std::string& sql);
+// One statement or query on the database at `path`, each through a connection of its own:
+// Sql runs `sql` (one or more statements; a failure fails the test), SqlValue returns the
+// first column of the first row as text ("<no row>", "<null>", "<cannot open>" or
+// "<error: ...>" when there is none; the file is never created), SqlInt as an integer (-1,
+// and a test failure, when it is not one).
+void Sql(const std::string& path, const std::string& sql);
+std::string SqlValue(const std::string& path, const std::string& sql);
+int64_t SqlInt(const std::string& path, const std::string& sql);
+
 
 // A digest as the library's databases store it: its 16 canonical bytes.
 std::string DigestBytes(const Digest& d);
