@@ -1,17 +1,11 @@
 #include "mlops/store/internal/record_db.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "mlops/base/file_io.h"
+#include "mlops/base/internal/damaged_file.h"
 #include "mlops/base/internal/sqlite.h"
 #include "mlops/base/internal/sqlite_file.h"
 
@@ -22,33 +16,8 @@ namespace {
 constexpr int64_t kApplicationId = 0x6D6C6163;  // "mlac"
 constexpr absl::Duration kBusyTimeout = absl::Seconds(60);
 
-// A file's identity, to tell whether a path still names the file a connection has open.
-absl::StatusOr<RecordDb::FileId> IdOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return PosixError(errno, "stat", path);
-  return RecordDb::FileId{st.st_dev, st.st_ino};
-}
-
-// flock on `<db>.lock` for its lifetime: shared while connecting, exclusive while a damaged
-// database is moved aside and replaced, so no process connects to a half-moved one.
-class RecoveryLock {
- public:
-  RecoveryLock(const std::string& db_path, int mode)
-      : fd_(::open((db_path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) {
-      while (::flock(fd_, mode) != 0 && errno == EINTR) {
-      }
-    }
-  }
-  ~RecoveryLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RecoveryLock(const RecoveryLock&) = delete;
-  RecoveryLock& operator=(const RecoveryLock&) = delete;
-
- private:
-  const int fd_;  // -1: no lock file (an unwritable directory): go on without
-};
+using sqlite::IdOf;
+using sqlite::RecoveryLock;
 
 std::string KeyBlob(const Digest& key) {
   unsigned char bytes[Digest::kBytes];
@@ -98,21 +67,12 @@ absl::Status RecordDb::Replace(const absl::Status& why, const FileId& damaged) {
   stmts_.reset();
   db_.reset();
   {
-    RecoveryLock exclusive(path_, LOCK_EX);
+    RecoveryLock exclusive(path_, RecoveryLock::kExclusive);
     // Only if the path still names the damaged file: another process may have replaced it.
-    absl::StatusOr<FileId> now = IdOf(path_);
-    if (now.ok() && *now == damaged) {
-      const std::string aside = absl::StrCat(path_, ".corrupt.", UniqueName());
-      if (::rename(path_.c_str(), aside.c_str()) != 0) {
-        return PosixError(errno, absl::StrCat("move aside the damaged action cache (",
-                                              why.message(), ")"),
-                          path_);
-      }
-      // Its WAL too: replayed into a new database, it would bring the old pages back.
-      for (const char* suffix : {"-wal", "-shm"}) {
-        ::rename(absl::StrCat(path_, suffix).c_str(), absl::StrCat(aside, suffix).c_str());
-      }
-    }
+    absl::StatusOr<bool> moved =
+        sqlite::MoveAside(path_, damaged, absl::StrCat(path_, ".corrupt.", UniqueName()),
+                          absl::StrCat("the damaged action cache (", why.message(), ")"));
+    if (!moved.ok()) return moved.status();
   }
   return Connect();
 }
@@ -132,7 +92,7 @@ absl::Status RecordDb::Recover(absl::Status s, const FileId& where) {
 absl::Status RecordDb::Connect() {
   stmts_.reset();
   db_.reset();
-  RecoveryLock shared(path_, LOCK_SH);
+  RecoveryLock shared(path_, RecoveryLock::kShared);
   sqlite::OwnedFile file;
   file.name = "action cache";
   file.description = "an mlops action cache";
@@ -215,7 +175,7 @@ absl::StatusOr<std::unique_ptr<RecordDb::Reader>> RecordDb::TakeReader() {
     }
   }
   auto r = std::make_unique<Reader>();
-  RecoveryLock shared(path_, LOCK_SH);
+  RecoveryLock shared(path_, RecoveryLock::kShared);
   absl::StatusOr<std::unique_ptr<sqlite::Db>> db =
       sqlite::Db::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();

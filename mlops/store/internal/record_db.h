@@ -13,8 +13,6 @@
 #ifndef MLOPS_STORE_INTERNAL_RECORD_DB_H_
 #define MLOPS_STORE_INTERNAL_RECORD_DB_H_
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,16 +22,12 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "mlops/base/internal/damaged_file.h"
 #include "mlops/base/mutex.h"
 #include "mlops/hash/digest.h"
 #include "mlops/store/durability.h"
 
 namespace mlops {
-
-namespace sqlite {
-class Db;
-class Statement;
-}  // namespace sqlite
 
 namespace store_internal {
 
@@ -73,11 +67,7 @@ class RecordDb {
   const std::string& path() const { return path_; }
 
   // A file's identity (device and inode).
-  struct FileId {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    bool operator==(const FileId& o) const { return dev == o.dev && ino == o.ino; }
-  };
+  using FileId = sqlite::FileId;
 
  private:
   struct Statements;
