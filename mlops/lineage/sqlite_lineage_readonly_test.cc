@@ -203,13 +203,16 @@ TEST(ReadOnlyTest, ADatabaseAtRestIsUnchangedAndGainsNoWalOrShm) {
   const std::string dir = test::FreshDir();
   const std::string path = dir + "/lineage.db";
   const Recorded r = RecordPipeline(path);
-  EXPECT_EQ(test::ListDir(dir), std::vector<std::string>{"lineage.db"});  // at rest
+  // At rest: the database, and the lock file its writers coordinate through (a writer
+  // creates it; damaged_file.h).
+  const std::vector<std::string> at_rest = {"lineage.db", "lineage.db.lock"};
+  EXPECT_EQ(test::ListDir(dir), at_rest);
   const auto before = Snapshot(dir);
   {
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> ro = OpenReadOnly(path);
     ASSERT_TRUE(ro.ok()) << ro.status();
     ReadEverything(**ro, r);
-    EXPECT_EQ(test::ListDir(dir), std::vector<std::string>{"lineage.db"});  // while open
+    EXPECT_EQ(test::ListDir(dir), at_rest);  // while open
   }
   EXPECT_EQ(Snapshot(dir), before);
 }
@@ -226,8 +229,8 @@ TEST(ReadOnlyTest, ADatabaseWithAWriterAttachedIsReadThroughItsWal) {
   mlops::Run run;
   run.set_program("later");
   ASSERT_TRUE((*writer)->BeginRun(run).ok());  // committed to the WAL, not the file
-  ASSERT_EQ(test::ListDir(dir),
-            (std::vector<std::string>{"lineage.db", "lineage.db-shm", "lineage.db-wal"}));
+  ASSERT_EQ(test::ListDir(dir), (std::vector<std::string>{"lineage.db", "lineage.db-shm",
+                                                         "lineage.db-wal", "lineage.db.lock"}));
   const auto before = Snapshot(dir);
   {
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> ro = OpenReadOnly(path);

@@ -12,42 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "mlops/base/mutex.h"
 #include "mlops/lineage/internal/closure.h"
+#include "mlops/lineage/internal/columns.h"
 #include "mlops/lineage/internal/lineage_db.h"
 #include "mlops/lineage/internal/record_queue.h"
 
 namespace mlops {
 namespace {
 
-absl::Status ValidateRef(const ArtifactRef& ref, absl::string_view role) {
-  if (!Digest::FromHex(ref.digest()).ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(role, " \"", ref.name(),
-                                                   "\" has a malformed digest \"",
-                                                   ref.digest(), "\""));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateExecution(const Execution& e) {
-  if (e.step_name().empty()) {
-    return absl::InvalidArgumentError("execution has no step name");
-  }
-  if (!e.action_key().empty() && !Digest::FromHex(e.action_key()).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("execution of ", e.step_name(), " has a malformed action key \"",
-                     e.action_key(), "\""));
-  }
-  for (const auto& [refs, role] : {std::make_pair(&e.inputs(), "input"),
-                                   std::make_pair(&e.outputs(), "output"),
-                                   std::make_pair(&e.expected_outputs(), "expected output")}) {
-    for (const ArtifactRef& r : *refs) {
-      absl::Status s = ValidateRef(r, role);
-      if (!s.ok()) return s;
-    }
-  }
-  return absl::OkStatus();
-}
-
 using lineage_internal::LineageReader;
+using lineage_internal::ValidateExecution;
 
 // What `read` returns from the connection's reader, under its lock, once what `queue` holds
 // is written (so that every query sees every record made before it).
@@ -57,7 +30,7 @@ auto AfterFlush(lineage_internal::LineageDb& db, lineage_internal::RecordQueue& 
   MutexLock lock(db.mu());
   absl::Status s = db.Flush(queue);
   if (!s.ok()) return s;
-  return read(db.reader());
+  return db.Read(read);
 }
 
 // As AfterFlush, once the run is found to exist (else NOT_FOUND), in the database rather
@@ -72,7 +45,7 @@ auto AfterFlushInRun(lineage_internal::LineageDb& db, lineage_internal::RecordQu
   queue.ForgetRun(run_id);
   s = db.CheckRunExists(run_id, queue);
   if (!s.ok()) return s;
-  return read(db.reader());
+  return db.Read(read);
 }
 
 }  // namespace
@@ -80,13 +53,13 @@ auto AfterFlushInRun(lineage_internal::LineageDb& db, lineage_internal::RecordQu
 absl::StatusOr<std::unique_ptr<SqliteLineageStore>> SqliteLineageStore::Open(
     const std::string& path, SqliteLineageOptions options) {
   if (path.empty()) return absl::InvalidArgumentError("lineage database path is empty");
+  auto queue = std::make_unique<lineage_internal::RecordQueue>(options.max_batch_size,
+                                                               options.max_batch_delay);
   absl::StatusOr<std::unique_ptr<lineage_internal::LineageDb>> db =
-      lineage_internal::LineageDb::Open(path, options);
+      lineage_internal::LineageDb::Open(path, options, queue.get());
   if (!db.ok()) return db.status();
-  std::unique_ptr<SqliteLineageStore> store(new SqliteLineageStore(
-      path, options, *std::move(db),
-      std::make_unique<lineage_internal::RecordQueue>(options.max_batch_size,
-                                                      options.max_batch_delay)));
+  std::unique_ptr<SqliteLineageStore> store(
+      new SqliteLineageStore(path, options, *std::move(db), std::move(queue)));
   if (options.max_batch_delay > absl::ZeroDuration() && !options.read_only) {
     lineage_internal::LineageDb* const connection = store->db_.get();
     lineage_internal::RecordQueue* const queue = store->queue_.get();
@@ -141,8 +114,9 @@ absl::StatusOr<int64_t> SqliteLineageStore::RecordExecution(Execution execution)
       if (!s.ok()) return s;
     }
     if (needs.ids) {
+      const int64_t size = queue_->NextIdBlockSize();
       absl::StatusOr<std::pair<int64_t, int64_t>> block =
-          db_->writer().ReserveIds(queue_->NextIdBlockSize());
+          db_->Write([&](lineage_internal::LineageWriter& w) { return w.ReserveIds(size); });
       if (!block.ok()) return block.status();
       queue_->AddIdBlock(block->first, block->second);
     }
@@ -167,14 +141,15 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
   if (queue_->Update(execution)) return absl::OkStatus();
   s = db_->Flush(*queue_);
   if (!s.ok()) return s;
-  return db_->writer().UpdateExecution(execution);
+  return db_->Write(
+      [&](lineage_internal::LineageWriter& w) { return w.UpdateExecution(execution); });
 }
 
 absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
   if (run.program().empty()) return absl::InvalidArgumentError("run has no program name");
   MutexLock lock(db_->mu());
-  absl::StatusOr<int64_t> id = db_->writer().BeginRun(run);
+  absl::StatusOr<int64_t> id = db_->BeginRun(run);
   if (id.ok()) queue_->AddKnownRun(*id);
   return id;
 }
@@ -182,7 +157,7 @@ absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
 absl::Status SqliteLineageStore::UpdateRun(const Run& run) {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
   MutexLock lock(db_->mu());
-  return db_->writer().UpdateRun(run);
+  return db_->UpdateRun(run);
 }
 
 absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
@@ -194,17 +169,17 @@ absl::Status SqliteLineageStore::DeleteRun(int64_t id) {
   s = db_->CheckRunExists(id, *queue_);
   if (!s.ok()) return s;
   queue_->ForgetRun(id);
-  return db_->writer().DeleteRun(id);
+  return db_->Write([&](lineage_internal::LineageWriter& w) { return w.DeleteRun(id); });
 }
 
 absl::StatusOr<Run> SqliteLineageStore::GetRun(int64_t id) {
   MutexLock lock(db_->mu());
-  return db_->reader().GetRun(id);
+  return db_->Read([&](LineageReader& r) { return r.GetRun(id); });
 }
 
 absl::StatusOr<std::vector<Run>> SqliteLineageStore::FindRuns(const RunFilter& filter) {
   MutexLock lock(db_->mu());
-  return db_->reader().FindRuns(filter);
+  return db_->Read([&](LineageReader& r) { return r.FindRuns(filter); });
 }
 
 absl::StatusOr<Execution> SqliteLineageStore::GetExecution(int64_t id) {
@@ -278,6 +253,11 @@ absl::StatusOr<std::vector<LineageStore::StepOutput>> SqliteLineageStore::StepOu
 absl::StatusOr<RunCounts> SqliteLineageStore::CountExecutions(int64_t run_id) {
   return AfterFlushInRun(*db_, *queue_, run_id,
                          [&](LineageReader& r) { return r.CountExecutions(run_id); });
+}
+
+absl::StatusOr<std::vector<LineageRecovery>> SqliteLineageStore::Recoveries() {
+  MutexLock lock(db_->mu());
+  return db_->Recoveries();
 }
 
 }  // namespace mlops

@@ -16,6 +16,29 @@
 // query, and on destruction. A crash therefore loses at most the last uncommitted batch, and
 // never leaves part of an execution behind.
 //
+// Damage: a file SQLite finds damaged (one that is not a database, or is corrupt:
+// "database disk image is malformed"), when opening it or at any later read or write, is
+// recovered unless the store is read-only or `recover_damage` is false. Under
+// `<path>.lock`, what SQLite can still read of a copy of it (runs and executions, the
+// executions with their ids, their events, earlier recoveries) is written into a new
+// database; the damaged file is moved aside, never deleted, to
+// `<path>.damaged-<UTC time, e.g. 20261204T201500Z>` (with its -wal and -shm files), and
+// the new one takes its place. The recovery is said once on stderr and recorded
+// (Recoveries(), shown by `mlops runs` and `mlops show run:N`). The call that met the
+// damage then runs once more on the new database and returns what that gives: Open
+// succeeds; a Flush, or a batch commit, writes its batch (the queued executions are kept,
+// with their ids) into the new database; a query answers from it. So damage is met and
+// recovered once: no later Open, Flush or query fails because of it. Execution ids given
+// out later continue above every id the damaged file gave out. Other processes that have
+// the file open follow the path to the new database at their next use (every use first
+// checks that the path still names their file); processes that meet the damage at once
+// replace the file once. If the recovery itself fails (say the directory cannot be
+// written) the call fails with the damage error, saying so, and the next call that meets
+// the damage tries again; a store recovers at most 3 times (a disk that keeps damaging
+// what is written must not fill the directory with copies). A read-only store never
+// moves or writes anything: its damage errors (DATA_LOSS, or INVALID_ARGUMENT for a file
+// that is not a database) say to open the database read-write to recover it.
+//
 // Example:
 //   absl::StatusOr<std::unique_ptr<mlops::SqliteLineageStore>> store =
 //       mlops::SqliteLineageStore::Open(".mlops/lineage.db");
@@ -74,6 +97,10 @@ struct SqliteLineageOptions {
   //     inspections, not for following a database that others are writing.
   // Either way the database file itself is never written.
   bool read_only = false;
+  // Recover a damaged file (see the top of the file). If false, damage is returned as an
+  // error (DATA_LOSS, or INVALID_ARGUMENT for a file that is not a database) and nothing
+  // is moved: every later use of the file fails the same way.
+  bool recover_damage = true;
 };
 
 class SqliteLineageStore : public LineageStore {
@@ -83,19 +110,24 @@ class SqliteLineageStore : public LineageStore {
   static constexpr int kSchemaVersion = 2;
 
   // Opens (creating if needed, unless options.read_only) the database at `path`;
-  // ":memory:" gives a private in-memory database. Errors, each naming the path:
-  //   INVALID_ARGUMENT     the file is not an SQLite database, or is another
-  //                        application's SQLite database; ":memory:" with read_only;
+  // ":memory:" gives a private in-memory database. A damaged file (one that is not an
+  // SQLite database, or is corrupt) is recovered (see the top of the file), and Open then
+  // succeeds. Errors, each naming the path:
+  //   INVALID_ARGUMENT     the file is another application's SQLite database; with
+  //                        read_only or without recover_damage, it is not an SQLite
+  //                        database; ":memory:" with read_only;
   //   FAILED_PRECONDITION  it was written by a newer schema than kSchemaVersion, or by a
   //                        development build (version 1); with read_only, it is an empty
   //                        database (no schema yet);
   //   NOT_FOUND            with read_only, there is no file at `path`;
-  //   DATA_LOSS            it is corrupt;
+  //   DATA_LOSS            with read_only or without recover_damage, it is corrupt; or
+  //                        the recovery of a damaged file failed (the message says why);
   //   PERMISSION_DENIED / NOT_FOUND / ...  it cannot be opened or created.
   static absl::StatusOr<std::unique_ptr<SqliteLineageStore>> Open(
       const std::string& path, SqliteLineageOptions options = {});
 
-  // Commits what is queued (errors are lost: call Flush() first to see them).
+  // Commits what is queued (errors are lost: call Flush() first to see them; damage met
+  // here is still recovered).
   ~SqliteLineageStore() override;
   SqliteLineageStore(const SqliteLineageStore&) = delete;
   SqliteLineageStore& operator=(const SqliteLineageStore&) = delete;
@@ -126,6 +158,10 @@ class SqliteLineageStore : public LineageStore {
                                                             int limit = 100) override;
   absl::StatusOr<std::vector<StepOutput>> StepOutputs() override;
   absl::StatusOr<RunCounts> CountExecutions(int64_t run_id) override;
+
+  // The recoveries of damaged files recorded in the database (see the top of the file),
+  // oldest first; none for a database without them. DATA_LOSS if a record does not parse.
+  absl::StatusOr<std::vector<LineageRecovery>> Recoveries();
 
   // The path the store was opened with.
   const std::string& path() const { return path_; }

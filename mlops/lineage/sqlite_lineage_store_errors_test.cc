@@ -1,6 +1,7 @@
 // SqliteLineageStore::Open and the first queries on files that are not (good) lineage
-// databases: plain files, corrupt databases, newer schemas, other applications' databases,
-// unusable paths. Every failure must be a Status naming the file, never a crash.
+// databases: plain files, corrupt databases (with recover_damage off), newer schemas, other
+// applications' databases, unusable paths. Every failure must be a Status naming the file,
+// never a crash.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +80,14 @@ int64_t CreateLineageDb(const std::string& path, int n) {
   return *run_id;
 }
 
+// Opens the store with recover_damage off: damage is then an error and the file is left as
+// it is (the recovery of damaged files is pinned in sqlite_lineage_recovery_test.cc).
+absl::StatusOr<std::unique_ptr<SqliteLineageStore>> OpenWithoutRecovery(const std::string& path) {
+  SqliteLineageOptions options;
+  options.recover_damage = false;
+  return SqliteLineageStore::Open(path, options);
+}
+
 void ExpectInvalidArgumentNaming(const absl::Status& status, const std::string& path) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(std::string(status.message()), HasSubstr(path));
@@ -95,7 +104,7 @@ TEST(SqliteLineageStoreErrorsTest, TextFileIsInvalidArgument) {
     while (text.size() < size) text += "this is a plain text file, not a database\n";
     text.resize(size);
     ASSERT_NO_FATAL_FAILURE(Spit(path, text));
-    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
+    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = OpenWithoutRecovery(path);
     ASSERT_FALSE(store.ok());
     ExpectInvalidArgumentNaming(store.status(), path);
     EXPECT_TRUE(Slurp(path) == text) << "the refused file was modified";
@@ -108,7 +117,7 @@ TEST(SqliteLineageStoreErrorsTest, RandomBytesAreInvalidArgument) {
     const std::string path = FreshPath(absl::StrCat("random_", size, ".bin"));
     const std::string bytes = RandomBytes(size, static_cast<uint32_t>(size));
     ASSERT_NO_FATAL_FAILURE(Spit(path, bytes));
-    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
+    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = OpenWithoutRecovery(path);
     ASSERT_FALSE(store.ok());
     ExpectInvalidArgumentNaming(store.status(), path);
     EXPECT_TRUE(Slurp(path) == bytes) << "the refused file was modified";
@@ -183,7 +192,7 @@ TEST(SqliteLineageStoreErrorsTest, EveryPageButTheFirstSmashedIsDataLoss) {
   ASSERT_GE(pages, 20u);
   ASSERT_NO_FATAL_FAILURE(Smash(path, 1, pages, 1));
 
-  absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
+  absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = OpenWithoutRecovery(path);
   if (!store.ok()) {
     EXPECT_TRUE(IsCorruptionCode(store.status().code())) << store.status();
     EXPECT_THAT(std::string(store.status().message()), HasSubstr(path));
@@ -217,7 +226,7 @@ TEST(SqliteLineageStoreErrorsTest, MiddlePagesSmashedIsDataLossNeverACrash) {
     const size_t first = pages / 4 + (seed * 7) % (pages / 2);
     ASSERT_NO_FATAL_FAILURE(Smash(path, first, std::min(first + 3, pages), seed));
 
-    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
+    absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = OpenWithoutRecovery(path);
     if (!store.ok()) {
       EXPECT_TRUE(IsCorruptionCode(store.status().code())) << store.status();
       EXPECT_THAT(std::string(store.status().message()), HasSubstr(path));

@@ -43,6 +43,10 @@ inline int64_t Micros(const google::protobuf::Timestamp& t) {
 // nothing, if `e` lacks either. REQUIRES: `e`'s digests are well-formed.
 std::string ResultKey(const Execution& e);
 
+// OK if `e` can be stored: it has a step name, and its action key (if set) and every
+// digest it names are well-formed; else INVALID_ARGUMENT saying which is not.
+absl::Status ValidateExecution(const Execution& e);
+
 // DATA_LOSS: the lineage database at `path` is corrupt, as `what` says (a damaged file,
 // sqlite::IsDamage, like a damaged page).
 inline absl::Status Corrupt(const std::string& path, absl::string_view what) {

@@ -1,26 +1,39 @@
-// Internal: one connection to a lineage database, with what runs on it: its reads
-// (LineageReader), its writes (LineageWriter) and its compact hits, taken in turn under one
-// lock, and the writing of what a RecordQueue holds.
+// Internal: the connection of a lineage store to its database file (connection.h: reads,
+// writes and compact hits), taken in turn under one lock; the writing of what a
+// RecordQueue holds; and the recovery of a damaged file (recovery.h).
 //
-// Thread safety: safe for concurrent use: reader(), writer() and the other methods
-// REQUIRE mu() held (see record_queue.h for the lock order).
+// Every use of the connection goes through Read or Write, which
+//   - first reconnect if the path names another file than the one connected to (another
+//     process replaced a damaged file), so nobody writes into a file set aside;
+//   - write under the shared `<path>.lock` (damaged_file.h), so no file is set aside
+//     while a write into it runs;
+//   - on damage (sqlite::IsDamage) met by the read or write, recover the file (unless
+//     read-only, or SqliteLineageOptions::recover_damage is false) and run it once more on
+//     the new database, so the caller sees the second attempt's result. Damage met again
+//     at once is returned as it is; a store recovers at most kMaxRecoveries times.
+// A read-only store never recovers; its damage errors say how to recover the file.
+//
+// Thread safety: safe for concurrent use: reader(), writer(), Read, Write and the other
+// methods REQUIRE mu() held (see record_queue.h for the lock order).
 #ifndef MLOPS_LINEAGE_INTERNAL_LINEAGE_DB_H_
 #define MLOPS_LINEAGE_INTERNAL_LINEAGE_DB_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "mlops/base/internal/damaged_file.h"
 #include "mlops/base/internal/sqlite.h"
 #include "mlops/base/mutex.h"
-#include "mlops/lineage/internal/compact_hits.h"
-#include "mlops/lineage/internal/lineage_reader.h"
-#include "mlops/lineage/internal/lineage_writer.h"
+#include "mlops/lineage/internal/connection.h"
 #include "mlops/lineage/internal/record_queue.h"
-#include "mlops/lineage/internal/statements.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 
 namespace mlops {
@@ -28,18 +41,30 @@ namespace lineage_internal {
 
 class LineageDb {
  public:
-  // Opens the database (schema.h) and prepares its statements. Errors: as
-  // SqliteLineageStore::Open.
+  // A store recovers its file at most this many times (a disk that keeps damaging what
+  // is written must not fill the directory with copies).
+  static constexpr int kMaxRecoveries = 3;
+
+  // Opens the database (schema.h) and prepares its statements; a damaged file is
+  // recovered as above. `queue` (which must outlive this) tells a recovery what this
+  // store has yet to write. Errors: as SqliteLineageStore::Open.
   static absl::StatusOr<std::unique_ptr<LineageDb>> Open(const std::string& path,
-                                                         const SqliteLineageOptions& options);
+                                                         const SqliteLineageOptions& options,
+                                                         RecordQueue* queue);
   ~LineageDb() = default;
   LineageDb(const LineageDb&) = delete;
   LineageDb& operator=(const LineageDb&) = delete;
 
   Mutex* mu() ABSL_LOCK_RETURNED(mu_) { return &mu_; }
-  LineageReader& reader() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *reader_; }
-  // REQUIRES: not opened read-only.
-  LineageWriter& writer() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return *writer_; }
+
+  // What `read(reader)` returns, as described above.
+  template <typename Fn>
+  auto Read(Fn read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_)
+      -> decltype(read(std::declval<LineageReader&>()));
+  // What `write(writer)` returns, as described above. REQUIRES: not opened read-only.
+  template <typename Fn>
+  auto Write(Fn write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_)
+      -> decltype(write(std::declval<LineageWriter&>()));
 
   // Writes what `queue` holds in one transaction (LineageWriter::WriteBatch); on an error
   // leaves it queued, to be tried again, and returns the error. OK at once if nothing is
@@ -49,19 +74,82 @@ class LineageDb {
   // added to the queue's known runs). NOT_FOUND naming it if there is none.
   absl::Status CheckRunExists(int64_t run_id, RecordQueue& queue)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // LineageWriter::BeginRun and UpdateRun, remembering this store's runs (a recovery
+  // recreates them if their records are lost).
+  absl::StatusOr<int64_t> BeginRun(const Run& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpdateRun(const Run& run) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The recoveries recorded in the database, oldest first.
+  absl::StatusOr<std::vector<LineageRecovery>> Recoveries() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
  private:
-  LineageDb(const std::string& path, std::unique_ptr<sqlite::Db> db,
-            std::unique_ptr<Statements> stmts);
+  LineageDb(std::string path, const SqliteLineageOptions& options, RecordQueue* queue)
+      : path_(std::move(path)), options_(options), queue_(queue) {}
 
+  // Whether damage is recovered rather than returned (and the path followed).
+  bool recovers() const {
+    return !options_.read_only && options_.recover_damage && path_ != ":memory:";
+  }
+  // Connects to the file at the path (under the shared lock): OpenOwned, statements.
+  absl::Status Connect() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Reconnects if unconnected, or the path names another file than the one connected to.
+  absl::Status Follow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For damage `why` met on the `attempt`th try: OK once the file is recovered (or found
+  // replaced by another process) and connected again, to try once more; else the error to
+  // return (read-only: `why` saying how to recover).
+  absl::Status Damaged(const absl::Status& why, int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string path_;
+  const SqliteLineageOptions options_;
+  RecordQueue* const queue_;
   Mutex mu_;
-  // Each uses those declared before it, and is destroyed before them: the connection last.
-  std::unique_ptr<sqlite::Db> db_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<CompactHits> hits_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<LineageReader> reader_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<LineageWriter> writer_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<LineageConnection> conn_ ABSL_GUARDED_BY(mu_);  // null: not connected
+  sqlite::FileId failed_file_ ABSL_GUARDED_BY(mu_);  // the file the last Connect refused
+  // The runs this store began, as last written, and the newest; the run ids of the batch
+  // being written (which a recovery must keep).
+  absl::flat_hash_map<int64_t, Run> own_runs_ ABSL_GUARDED_BY(mu_);
+  int64_t last_run_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> writing_runs_ ABSL_GUARDED_BY(mu_);
+  int recoveries_ ABSL_GUARDED_BY(mu_) = 0;
+  // A recovery made before this store began a run: its run is set by the next BeginRun.
+  int64_t recovery_without_run_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// The status of an absl::Status or absl::StatusOr.
+inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
+template <typename Fn>
+auto LineageDb::Read(Fn read) -> decltype(read(std::declval<LineageReader&>())) {
+  for (int attempt = 0;; ++attempt) {
+    absl::Status s = Follow();
+    if (!s.ok()) return s;
+    auto result = read(*conn_->reader);
+    if (!sqlite::IsDamage(StatusOf(result))) return result;
+    s = Damaged(StatusOf(result), attempt);
+    if (!s.ok()) return s;
+  }
+}
+
+template <typename Fn>
+auto LineageDb::Write(Fn write) -> decltype(write(std::declval<LineageWriter&>())) {
+  for (int attempt = 0;; ++attempt) {
+    absl::Status damage;
+    {
+      std::optional<sqlite::RecoveryLock> shared;
+      if (recovers()) shared.emplace(path_, sqlite::RecoveryLock::kShared);
+      absl::Status s = Follow();
+      if (!s.ok()) return s;
+      auto result = write(*conn_->writer);
+      if (!sqlite::IsDamage(StatusOf(result))) return result;
+      damage = StatusOf(result);
+    }
+    absl::Status s = Damaged(damage, attempt);
+    if (!s.ok()) return s;
+  }
+}
 
 }  // namespace lineage_internal
 }  // namespace mlops

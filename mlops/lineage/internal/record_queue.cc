@@ -105,6 +105,16 @@ void RecordQueue::AddIdBlock(int64_t first, int64_t end) {
   }
 }
 
+int64_t RecordQueue::ReservedIdsEnd() {
+  MutexLock lock(&mu_);
+  return block_end_;
+}
+
+std::vector<int64_t> RecordQueue::KnownRuns() {
+  MutexLock lock(&mu_);
+  return std::vector<int64_t>(known_runs_.begin(), known_runs_.end());
+}
+
 bool RecordQueue::KnowsRun(int64_t run_id) {
   MutexLock lock(&mu_);
   return known_runs_.contains(run_id);

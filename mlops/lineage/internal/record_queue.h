@@ -71,12 +71,16 @@ class RecordQueue {
   // The size of the block of ids to reserve next, and the block [first, end) reserved.
   int64_t NextIdBlockSize() ABSL_LOCKS_EXCLUDED(mu_);
   void AddIdBlock(int64_t first, int64_t end) ABSL_LOCKS_EXCLUDED(mu_);
+  // The end of the last block reserved (0 if none): every id given out is below it.
+  int64_t ReservedIdsEnd() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Runs known to exist (BeginRun, a lookup); ForgetRun makes the next use look it up again
   // (another process may have deleted it).
   bool KnowsRun(int64_t run_id) ABSL_LOCKS_EXCLUDED(mu_);
   void AddKnownRun(int64_t run_id) ABSL_LOCKS_EXCLUDED(mu_);
   void ForgetRun(int64_t run_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The runs known to exist, in no order.
+  std::vector<int64_t> KnownRuns() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Starts the thread that calls `flush` when a batch is full or its oldest record has
   // waited max_batch_delay (and again 100 ms after a failure, which leaves the batch

@@ -10,8 +10,6 @@ namespace mlops {
 namespace lineage_internal {
 namespace {
 
-constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
-
 // An execution's events are also in its proto, so the events table is keyed only for the
 // lookups by artifact (producers, consumers); the events of one execution are read from its
 // proto. Events name artifacts by a row id given in order of first sight, not by digest: a
@@ -31,6 +29,12 @@ constexpr int64_t kApplicationId = 0x6D6C6F70;  // "mlop"
 // proto. Execution ids are unique across both tables. A representative keeps in `template`
 // the digest such a hit must match (empty for other rows, and for representatives of
 // databases upgraded from development builds: it is then computed when needed).
+//
+// A damaged database is replaced by a new one holding what could be read of it
+// (recovery.h); `recoveries` keeps a LineageRecovery per replacement, with run_id as a
+// column of its own so that it can be set once that run begins. Version 2 databases made
+// before it lack the table: readers take that as no recoveries (only a recovery writes it,
+// into a database it has just created).
 //
 // Every statement is idempotent so that two processes creating the schema at once both
 // succeed (the second, inside its own IMMEDIATE transaction, sees the first's tables).
@@ -84,6 +88,10 @@ CREATE TABLE IF NOT EXISTS hits(
   end_ns INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS hits_by_run ON hits(run_id);
 CREATE INDEX IF NOT EXISTS hits_by_rep ON hits(rep_id);
+CREATE TABLE IF NOT EXISTS recoveries(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  proto BLOB NOT NULL);
 )sql";
 
 }  // namespace
@@ -96,7 +104,7 @@ absl::StatusOr<std::unique_ptr<sqlite::Db>> OpenLineageDb(const std::string& pat
   sqlite::OwnedFile file;
   file.name = "lineage";
   file.description = "mlops lineage";
-  file.application_id = kApplicationId;
+  file.application_id = kLineageApplicationId;
   file.schema_version = SqliteLineageStore::kSchemaVersion;
   // Version 1 was only ever written by builds during development (it had no compact hits).
   file.check_version = [&path](int64_t version) {

@@ -6,6 +6,7 @@
 #ifndef MLOPS_LINEAGE_INTERNAL_SCHEMA_H_
 #define MLOPS_LINEAGE_INTERNAL_SCHEMA_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,9 @@
 
 namespace mlops {
 namespace lineage_internal {
+
+// The PRAGMA application_id of lineage databases ("mlop").
+inline constexpr int64_t kLineageApplicationId = 0x6D6C6F70;
 
 // Opens the lineage database at `path` as SqliteLineageStore::Open documents (its errors
 // too, but for an empty path), creating the schema in a new one unless options.read_only.
