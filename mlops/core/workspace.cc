@@ -165,15 +165,25 @@ Workspace::~Workspace() {
                    "again next time): %s\n", dir_.c_str(), s.ToString().c_str());
     }
   }
+  absl::Status ended;
   if (lineage_ != nullptr && run_id_ != 0) {
     absl::StatusOr<Run> run = lineage_->GetRun(run_id_);
+    ended = run.status();
     if (run.ok()) {
       SetTime(run->mutable_end_time(), absl::Now());
       run->set_status(failures_.load() > 0 ? Run::FAILED : Run::SUCCEEDED);
-      lineage_->UpdateRun(*run).IgnoreError();
+      ended = lineage_->UpdateRun(*run);
     }
   }
-  Flush().IgnoreError();
+  // The last flush: what the lineage store still queues, and the stat cache. Its failure
+  // too is said, once (a failed write behind was said above, and is not returned again).
+  absl::Status flushed = Flush();
+  if (flushed.ok()) flushed = ended;
+  if (!flushed.ok()) {
+    std::fprintf(stderr, "mlops: the final flush of the workspace %s failed (the lineage of "
+                 "this run, or of its last calls, may be missing): %s\n",
+                 dir_.empty() ? "in memory" : dir_.c_str(), flushed.ToString().c_str());
+  }
 }
 
 absl::Status Workspace::Flush() {

@@ -136,7 +136,10 @@ using ActionRunner = std::function<absl::StatusOr<std::vector<std::string>>(Cont
 class Workspace {
  public:
   // Opens (or creates) the workspace in `dir` and begins a Run. Errors name the path
-  // (see DiskStore::Open and SqliteLineageStore::Open).
+  // (see DiskStore::Open and SqliteLineageStore::Open). A damaged action cache or lineage
+  // database is not an error: it is set aside in `dir` and replaced (the lineage one with
+  // what can still be read of it, see sqlite_lineage_store.h), and stored results stay
+  // cache hits (they do not depend on lineage).
   static absl::StatusOr<std::unique_ptr<Workspace>> Open(const std::string& dir,
                                                          WorkspaceOptions options = {});
   // The directory programs use by default: $MLOPS_WORKSPACE if set, else ".mlops" in the
@@ -156,7 +159,9 @@ class Workspace {
                                                            std::unique_ptr<LineageStore> lineage,
                                                            WorkspaceOptions options = {});
 
-  // Ends the Run (SUCCEEDED, or FAILED if any step failed) and flushes lineage.
+  // Ends the Run (SUCCEEDED, or FAILED if any step failed) and flushes lineage. Nobody is
+  // left to hear of a failure but the user: a result that could not be written behind, and
+  // a failed final flush (of lineage, or of the stat cache), are each said once on stderr.
   ~Workspace();
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
