@@ -80,9 +80,15 @@ absl::StatusOr<std::unique_ptr<CliWorkspace>> CliWorkspace::Open(const std::stri
     static constexpr char kSqliteHeader[16] = "SQLite format 3";  // and a NUL
     if (n != static_cast<ssize_t>(sizeof(header)) ||
         std::memcmp(header, kSqliteHeader, sizeof(header)) != 0) {
+      // Not even SQLite's header: a damaged lineage database (a zeroed header), or some
+      // other file. Either way the CLI leaves it alone (it writes no lineage).
       return absl::FailedPreconditionError(absl::StrCat(
           db, " is not an mlops lineage database (",
-          n == 0 ? "it is empty" : "it is not an SQLite database", ")"));
+          n == 0 ? "it is empty)"
+                 : "it is not an SQLite database). If it is this workspace's lineage, "
+                   "damaged, open the workspace read-write to recover it: any program that "
+                   "opens it (mlops::Workspace::Open) moves the damaged file aside and starts "
+                   "a new one with what can still be read"));
     }
   }
   SqliteLineageOptions options;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tools/units.h"
 
@@ -111,6 +112,43 @@ void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
     w.EndObject();
   }
   w.EndObject();
+}
+
+void WriteRecoveryJson(JsonWriter& w, const LineageRecovery& r) {
+  w.BeginObject();
+  w.Key("id").Int(r.id());
+  w.Key("time");
+  WriteTime(w, r.time());
+  w.Key("run_id").Int(r.run_id());
+  w.Key("host").String(r.host());
+  w.Key("pid").Int(r.pid());
+  w.Key("reason").String(r.reason());
+  w.Key("damaged_path").String(r.damaged_path());
+  w.Key("runs").Int(r.runs());
+  w.Key("runs_recreated").Int(r.runs_recreated());
+  w.Key("executions").Int(r.executions());
+  w.Key("events").Int(r.events());
+  w.Key("complete").Bool(r.complete());
+  w.Key("method").String(r.method());
+  w.EndObject();
+}
+
+std::string RecoveryLine(const LineageRecovery& r) {
+  std::string line = absl::StrCat("the lineage database was found damaged and recovered at ",
+                                  FormatLocalTime(ToTime(r.time())));
+  if (r.run_id() != 0) absl::StrAppend(&line, " by run ", r.run_id());
+  absl::StrAppend(&line, ": the damaged file is kept as ", r.damaged_path(), "; ", r.runs(),
+                  " runs, ", r.executions(), " executions and ", r.events(),
+                  " events were salvaged");
+  if (r.runs_recreated() > 0) {
+    absl::StrAppend(&line, " (", r.runs_recreated(), " runs recreated, their records lost)");
+  }
+  if (absl::StartsWith(r.method(), "none")) {
+    absl::StrAppend(&line, "; the file could not be read at all");
+  } else if (!r.complete()) {
+    absl::StrAppend(&line, "; the records on damaged pages are lost");
+  }
+  return line;
 }
 
 void WriteArtifactRefJson(JsonWriter& w, const ArtifactRef& ref) {

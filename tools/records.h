@@ -38,6 +38,11 @@ void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
                   bool with_environment);
 void WriteExecutionJson(JsonWriter& w, const Execution& e);
 void WriteArtifactRefJson(JsonWriter& w, const ArtifactRef& ref);
+// A recovery of the damaged lineage database (LineageRecovery, lineage.proto).
+void WriteRecoveryJson(JsonWriter& w, const LineageRecovery& r);
+// The same in one line of text: when, by which run, where the damaged file is, what came
+// back.
+std::string RecoveryLine(const LineageRecovery& r);
 // A string → string map, keys in sorted order (proto maps have none).
 void WriteParamsJson(JsonWriter& w, const google::protobuf::Map<std::string, std::string>& m);
 void WriteMetricsJson(JsonWriter& w, const google::protobuf::Map<std::string, double>& m);

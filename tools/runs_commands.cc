@@ -40,11 +40,24 @@ const std::vector<std::string> kExecutionHeader = {"ID",     "RUN", "STEP",     
 constexpr Align L = Align::kLeft, R = Align::kRight;
 const std::vector<Align> kExecutionAlign = {R, R, L, L, L, L, R, L};
 
+// The recoveries of the damaged lineage database by run `run_id`, or all if it is 0.
+absl::StatusOr<std::vector<LineageRecovery>> RecoveriesBy(CliWorkspace& ws, int64_t run_id) {
+  absl::StatusOr<std::vector<LineageRecovery>> all = ws.lineage().Recoveries();
+  if (!all.ok() || run_id == 0) return all;
+  std::vector<LineageRecovery> out;
+  for (const LineageRecovery& r : *all) {
+    if (r.run_id() == run_id) out.push_back(r);
+  }
+  return out;
+}
+
 absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   absl::StatusOr<Run> run = ws.lineage().GetRun(id);
   if (!run.ok()) return run.status();
   absl::StatusOr<std::vector<Execution>> execs = ws.lineage().ExecutionsOfRun(id);
   if (!execs.ok()) return execs.status();
+  absl::StatusOr<std::vector<LineageRecovery>> recoveries = RecoveriesBy(ws, id);
+  if (!recoveries.ok()) return recoveries.status();
   const RunCounts counts = CountExecutions(*execs);
   if (json) {
     JsonWriter w;
@@ -52,6 +65,9 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
     WriteRunJson(w, *run, counts, /*with_environment=*/true);
     w.Key("executions").BeginArray();
     for (const Execution& e : *execs) WriteExecutionJson(w, e);
+    w.EndArray();
+    w.Key("recoveries").BeginArray();
+    for (const LineageRecovery& r : *recoveries) WriteRecoveryJson(w, r);
     w.EndArray().EndObject();
     return Print(w.str());
   }
@@ -73,6 +89,7 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
       {"cpu", env.cpu()},
       {"source", env.source_revision()},
   };
+  for (const LineageRecovery& r : *recoveries) rows.push_back({"recovered", RecoveryLine(r)});
   PrintTable(stdout, rows);
   std::vector<std::vector<std::string>> table = {kExecutionHeader};
   for (const Execution& e : *execs) table.push_back(ExecutionRow(e));
@@ -227,14 +244,24 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
     if (!c.ok()) return c.status();
     counts.push_back(*c);
   }
+  absl::StatusOr<std::vector<LineageRecovery>> recoveries = RecoveriesBy(**ws, 0);
+  if (!recoveries.ok()) return recoveries.status();
   if (args.has("json")) {
     JsonWriter w;
     w.BeginObject().Key("runs").BeginArray();
     for (size_t i = 0; i < runs->size(); ++i) {
       WriteRunJson(w, (*runs)[i], counts[i], /*with_environment=*/false);
     }
+    w.EndArray();
+    w.Key("recoveries").BeginArray();
+    for (const LineageRecovery& r : *recoveries) WriteRecoveryJson(w, r);
     w.EndArray().EndObject();
     return Print(w.str());
+  }
+  // Below the table (or the line saying there are no runs): each recovery of the database.
+  std::string notes;
+  for (const LineageRecovery& r : *recoveries) {
+    absl::StrAppend(&notes, notes.empty() ? "\n" : "", "note: ", RecoveryLine(r), "\n");
   }
   std::vector<std::vector<std::string>> rows = {
       {"ID", "PROGRAM", "START", "DURATION", "STATUS", "EXECUTIONS", "HITS"}};
@@ -247,12 +274,14 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
   }
   // (With --limit 0 the table is only its header: "no runs recorded" would be untrue.)
   if (runs->empty() && filter.limit > 0) {
-    return Print(args.has("program") ? absl::StrCat("no runs of program \"", args.value("program"),
-                                                    "\" recorded in ", workspace, "\n")
-                                     : absl::StrCat("no runs recorded in ", workspace, "\n"));
+    return Print(absl::StrCat(
+        args.has("program") ? absl::StrCat("no runs of program \"", args.value("program"),
+                                           "\" recorded in ", workspace, "\n")
+                            : absl::StrCat("no runs recorded in ", workspace, "\n"),
+        notes));
   }
   PrintTable(stdout, rows, {R, L, L, R, L, R, R});
-  return absl::OkStatus();
+  return Print(notes);
 }
 
 absl::Status Show(const Args& args, const std::string& workspace) {
