@@ -36,6 +36,13 @@ absl::StatusOr<std::unique_ptr<LineageDb>> LineageDb::Open(const std::string& pa
   return db;
 }
 
+LineageDb::~LineageDb() {
+  MutexLock lock(&mu_);
+  std::optional<sqlite::RecoveryLock> shared;
+  if (recovers() && conn_ != nullptr) shared.emplace(path_, sqlite::RecoveryLock::kShared);
+  conn_.reset();
+}
+
 absl::Status LineageDb::Connect() {
   conn_.reset();
   std::optional<sqlite::RecoveryLock> shared;
@@ -140,7 +147,7 @@ absl::StatusOr<int64_t> LineageDb::BeginRun(const Run& run) {
   if (recovery_without_run_ != 0) {
     // The run of the process that recovered the file when it opened it. Only a record of
     // it: a failure loses nothing else.
-    Write([&](LineageWriter&) {
+    Write([&](LineageWriter&) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return SetRecoveryRun(*conn_->db, recovery_without_run_, *id);
     }).IgnoreError();
     recovery_without_run_ = 0;
@@ -157,7 +164,9 @@ absl::Status LineageDb::UpdateRun(const Run& run) {
 }
 
 absl::StatusOr<std::vector<LineageRecovery>> LineageDb::Recoveries() {
-  return Read([&](LineageReader&) { return ReadRecoveries(*conn_->db, path_); });
+  return Read([&](LineageReader&) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return ReadRecoveries(*conn_->db, path_);
+  });
 }
 
 }  // namespace lineage_internal

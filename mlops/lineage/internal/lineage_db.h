@@ -51,7 +51,9 @@ class LineageDb {
   static absl::StatusOr<std::unique_ptr<LineageDb>> Open(const std::string& path,
                                                          const SqliteLineageOptions& options,
                                                          RecordQueue* queue);
-  ~LineageDb() = default;
+  // Closes the connection (under the shared lock: closing the last connection to a file
+  // checkpoints its WAL into it, which must not happen while another process copies it).
+  ~LineageDb();
   LineageDb(const LineageDb&) = delete;
   LineageDb& operator=(const LineageDb&) = delete;
 
