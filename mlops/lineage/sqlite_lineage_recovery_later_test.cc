@@ -2,6 +2,7 @@
 // of two stores that have the file open, by processes opening it at once; and read-only
 // stores, which never move or write anything. (Damage met at Open, and what a recovery
 // brings back: sqlite_lineage_recovery_test.cc.)
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "mlops/testing/lineage_records.h"
 #include "mlops/testing/proto_matchers.h"
 #include "mlops/testing/test_db.h"
+#include "mlops/testing/unprivileged.h"
 
 namespace mlops {
 namespace test {
@@ -153,6 +155,36 @@ TEST(SqliteLineageRecoveryLaterTest, DamageMetByAQueryIsRecoveredAndTheQueryAnsw
   OverwritePage(path, MiddleLeaf(path, &rows));
   std::unique_ptr<SqliteLineageStore> store = OpenStore(path);
   ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<Execution>> got = store->ExecutionsOfRun(run);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(static_cast<int64_t>(got->size()), kExecutions - rows);
+  EXPECT_EQ(RecoveriesOf(*store), 1u);
+}
+
+// A recovery that cannot be made (here: the directory may not be written) fails the call
+// with the damage, saying so and what to do, and moves nothing; the next call tries again.
+TEST(SqliteLineageRecoveryLaterTest, AFailedRecoveryIsTriedAgainByTheNextCall) {
+  const std::string dir = FreshDir();
+  const std::string path = dir + "/lineage.db";
+  const int64_t run = Fill(path);
+  ASSERT_GT(run, 0);
+  int64_t rows = 0;
+  OverwritePage(path, MiddleLeaf(path, &rows));
+  std::unique_ptr<SqliteLineageStore> store = OpenStore(path);
+  ASSERT_NE(store, nullptr);
+  const std::vector<std::string> names = ListDir(dir);
+  ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
+  absl::StatusOr<std::vector<Execution>> failed;
+  const Unprivileged as_user =
+      RunWithoutDacOverride(FreshDir(), [&] { failed = store->ExecutionsOfRun(run); });
+  ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  if (!as_user.denied) GTEST_SKIP() << as_user.why;
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(absl::IsDataLoss(failed.status())) << failed.status();
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr("could not be recovered"));
+  EXPECT_THAT(std::string(failed.status().message()), HasSubstr("move " + path + " aside"));
+  EXPECT_EQ(ListDir(dir), names);
+
   absl::StatusOr<std::vector<Execution>> got = store->ExecutionsOfRun(run);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(static_cast<int64_t>(got->size()), kExecutions - rows);

@@ -39,6 +39,12 @@
 namespace mlops {
 namespace lineage_internal {
 
+// What a read or a write run through LineageDb returns.
+template <typename Fn>
+using ReadResult = decltype(std::declval<Fn&>()(std::declval<LineageReader&>()));
+template <typename Fn>
+using WriteResult = decltype(std::declval<Fn&>()(std::declval<LineageWriter&>()));
+
 class LineageDb {
  public:
   // A store recovers its file at most this many times (a disk that keeps damaging what
@@ -61,12 +67,10 @@ class LineageDb {
 
   // What `read(reader)` returns, as described above.
   template <typename Fn>
-  auto Read(Fn read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_)
-      -> decltype(read(std::declval<LineageReader&>()));
+  ReadResult<Fn> Read(Fn read) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What `write(writer)` returns, as described above. REQUIRES: not opened read-only.
   template <typename Fn>
-  auto Write(Fn write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_)
-      -> decltype(write(std::declval<LineageWriter&>()));
+  WriteResult<Fn> Write(Fn write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Writes what `queue` holds in one transaction (LineageWriter::WriteBatch); on an error
   // leaves it queued, to be tried again, and returns the error. OK at once if nothing is
@@ -124,31 +128,38 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
 }
 
 template <typename Fn>
-auto LineageDb::Read(Fn read) -> decltype(read(std::declval<LineageReader&>())) {
+ReadResult<Fn> LineageDb::Read(Fn read) {
   for (int attempt = 0;; ++attempt) {
-    absl::Status s = Follow();
-    if (!s.ok()) return s;
-    auto result = read(*conn_->reader);
-    if (!sqlite::IsDamage(StatusOf(result))) return result;
-    s = Damaged(StatusOf(result), attempt);
+    absl::Status s = Follow();  // damage met connecting (after a failed recovery) too
+    if (s.ok()) {
+      auto result = read(*conn_->reader);
+      if (!sqlite::IsDamage(StatusOf(result))) return result;
+      s = StatusOf(result);
+    } else if (!sqlite::IsDamage(s)) {
+      return s;
+    }
+    s = Damaged(s, attempt);
     if (!s.ok()) return s;
   }
 }
 
 template <typename Fn>
-auto LineageDb::Write(Fn write) -> decltype(write(std::declval<LineageWriter&>())) {
+WriteResult<Fn> LineageDb::Write(Fn write) {
   for (int attempt = 0;; ++attempt) {
-    absl::Status damage;
+    absl::Status s;
     {
       std::optional<sqlite::RecoveryLock> shared;
       if (recovers()) shared.emplace(path_, sqlite::RecoveryLock::kShared);
-      absl::Status s = Follow();
-      if (!s.ok()) return s;
-      auto result = write(*conn_->writer);
-      if (!sqlite::IsDamage(StatusOf(result))) return result;
-      damage = StatusOf(result);
+      s = Follow();
+      if (s.ok()) {
+        auto result = write(*conn_->writer);
+        if (!sqlite::IsDamage(StatusOf(result))) return result;
+        s = StatusOf(result);
+      } else if (!sqlite::IsDamage(s)) {
+        return s;
+      }
     }
-    absl::Status s = Damaged(damage, attempt);
+    s = Damaged(s, attempt);  // without the shared lock: a recovery takes it exclusively
     if (!s.ok()) return s;
   }
 }
