@@ -21,8 +21,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(PageTokenTest, RoundTripsAnyPosition) {
-  const std::vector<std::string> position = {"1700000000123456", "42", "", std::string("\0:\xff", 3),
-                                             std::string(300, 'x')};
+  const std::vector<std::string> position = {"1700000000123456", "42", "",
+                                             std::string("\0:\xff", 3), std::string(300, 'x')};
   const std::string token = MakePageToken("query one", position);
   EXPECT_FALSE(token.empty());
   for (char c : token) {
