@@ -35,6 +35,15 @@ std::vector<std::string> ExecutionRow(const Execution& e) {
           HumanDuration(DurationOf(e.start_time(), e.end_time())), Outputs(e)};
 }
 
+// The run's source revision, marked if the tree had uncommitted changes.
+std::string SourceText(const Environment& env) {
+  if (env.source_revision().empty()) return "(unknown: no git checkout, or no git)";
+  if (env.source_state() == Environment::SOURCE_MODIFIED) {
+    return absl::StrCat(env.source_revision(), " (uncommitted changes)");
+  }
+  return env.source_revision();
+}
+
 const std::vector<std::string> kExecutionHeader = {"ID",     "RUN", "STEP",     "VERSION",
                                                    "STATUS", "HIT", "DURATION", "OUTPUTS"};
 constexpr Align L = Align::kLeft, R = Align::kRight;
@@ -71,7 +80,7 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
       {"compiler", absl::StrCat(env.compiler(), " ", env.compiler_flags())},
       {"os", env.os()},
       {"cpu", env.cpu()},
-      {"source", env.source_revision()},
+      {"source", SourceText(env)},
   };
   PrintTable(stdout, rows);
   std::vector<std::vector<std::string>> table = {kExecutionHeader};
