@@ -5,16 +5,10 @@
 // of tools/README.md).
 //
 // Arguments: the mlops binary (runfiles path).
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <cstdint>
-#include <cstring>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +22,7 @@
 #include "mlops/testing/damage.h"
 #include "mlops/testing/files.h"
 #include "mlops/testing/workspace.h"
+#include "tests/cli_testing.h"
 
 namespace mlops {
 namespace {
@@ -41,46 +36,10 @@ constexpr int kCalls = 300;
 
 const auto kTwice = MakeStep("cli_recovery.twice", 1, [](int64_t x) { return 2 * x; });
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
+// Runs the mlops binary with `args`.
+test::Result Mlops(const std::vector<std::string>& args) { return test::Spawn(g_mlops, args); }
 
-// Runs the mlops binary with `args`, stdin from /dev/null.
-Result Mlops(const std::vector<std::string>& args) {
-  const std::string dir = test::MakeTempDir("cli_recovery_run");
-  const std::string out = dir + "/out", err = dir + "/err";
-  std::vector<std::string> argv_s = {g_mlops};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(&a[0]);
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  Result r;
-  const int rc = posix_spawn(&pid, g_mlops.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    r.err = absl::StrCat("posix_spawn ", g_mlops, ": ", std::strerror(rc));
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = test::Slurp(out);
-  r.err = test::Slurp(err);
-  return r;
-}
-
-Struct Json(const std::string& text) {
-  Struct s;
-  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &s).ok()) << text;
-  return s;
-}
+Struct Json(const std::string& text) { return test::ParseJson(text); }
 
 // A workspace in a fresh directory whose one run made kCalls calls; returns its directory.
 std::string MakeWorkspace() {
@@ -106,7 +65,7 @@ TEST(CliRecoveryTest, ReadingCommandsOnADamagedLineageSayHowToRecoverAndChangeNo
     SCOPED_TRACE(dir);
     const std::vector<std::string> names = test::ListDir(dir);
     const std::string bytes = test::Slurp(WorkspaceLayout(dir).lineage_db());
-    const Result r = command == "runs" ? Mlops({"--workspace", dir, "runs"})
+    const test::Result r = command == "runs" ? Mlops({"--workspace", dir, "runs"})
                                        : Mlops({"--workspace", dir, "show", "run:1"});
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     EXPECT_THAT(r.err, HasSubstr(WorkspaceLayout(dir).lineage_db()));
@@ -130,7 +89,7 @@ TEST(CliRecoveryTest, RunsAndShowReportTheRecovery) {
     ASSERT_TRUE(ws->Call(kTwice, int64_t{1}).ok());
   }
 
-  Result r = Mlops({"--workspace", dir, "runs"});
+  test::Result r = Mlops({"--workspace", dir, "runs"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(absl::StrCat(
                          "note: the lineage database was found damaged and recovered at ")));

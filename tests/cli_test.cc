@@ -10,7 +10,6 @@
 // Arguments: the quickstart binary and the mlops binary (runfiles paths).
 #include <dirent.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,8 +39,7 @@
 #include "mlops/hash/file_digest.h"
 #include "mlops/testing/files.h"
 #include "mlops/core/workspace_layout.h"
-
-extern char** environ;
+#include "tests/cli_testing.h"
 
 namespace mlops {
 namespace {
@@ -57,81 +55,11 @@ std::string g_quickstart;
 std::string g_mlops;
 constexpr char kCsv[] = "examples/data/breast_cancer.csv";
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs `program` with `args`; `env` entries ("NAME=value") replace or add to this
-// process's environment.
-Result Spawn(const std::string& program, const std::vector<std::string>& args,
-           const std::vector<std::string>& env = {}) {
-  const std::string dir = test::MakeTempDir("cli_run");
-  const std::string out_path = dir + "/out", err_path = dir + "/err";
-  std::vector<std::string> argv_s = {program};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_s) argv.push_back(&a[0]);
-  argv.push_back(nullptr);
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string entry = *e;
-    bool replaced = false;
-    for (const std::string& mine : env) {
-      if (entry.substr(0, entry.find('=') + 1) == mine.substr(0, mine.find('=') + 1)) {
-        replaced = true;
-      }
-    }
-    if (!replaced) env_s.push_back(entry);
-  }
-  env_s.insert(env_s.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (std::string& e : env_s) envp.push_back(&e[0]);
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  Result r;
-  if (rc != 0) {
-    r.err = absl::StrCat("posix_spawn ", program, ": ", std::strerror(rc));
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = test::Slurp(out_path);
-  r.err = test::Slurp(err_path);
-  return r;
-}
-
-// The JSON text as a Struct; fails the test if it does not parse.
-Struct ParseJson(const std::string& text) {
-  Struct s;
-  const auto status = google::protobuf::util::JsonStringToMessage(text, &s);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << text;
-  return s;
-}
-
-const Value& Field(const Struct& s, const std::string& name) {
-  static const Value* const kNull = new Value();
-  auto it = s.fields().find(name);
-  EXPECT_TRUE(it != s.fields().end()) << "no field " << name;
-  return it == s.fields().end() ? *kNull : it->second;
-}
-
-const Value& Field(const Value& v, const std::string& name) {
-  return Field(v.struct_value(), name);
-}
-
-const ListValue& List(const Value& v) { return v.list_value(); }
+using test::Field;
+using test::List;
+using test::ParseJson;
+using test::Result;
+using test::Spawn;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -238,11 +166,8 @@ TEST_F(CliTest, RunsListsBothRunsAndTheSecondIsAllHits) {
   }
   EXPECT_TRUE(absl::EndsWith(du_lines[0], " SIZE")) << du.out;
 
-  // Nothing listed is not "nothing recorded".
-  const Result none = Mlops({"runs", "--limit", "0"});
-  ASSERT_EQ(none.exit_code, 0) << none.err;
-  EXPECT_THAT(none.out, Not(HasSubstr("no runs recorded")));
-  EXPECT_THAT(none.out, HasSubstr("PROGRAM"));
+  // --limit 0 is no limit (as max_results 0 is in the library).
+  EXPECT_EQ(List(Field(Json({"runs", "--limit", "0", "--json"}), "runs")).values_size(), 2);
   const Result other = Mlops({"runs", "--program", "nosuch"});
   ASSERT_EQ(other.exit_code, 0) << other.err;
   EXPECT_THAT(other.out, HasSubstr("no runs of program \"nosuch\""));

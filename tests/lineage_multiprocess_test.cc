@@ -234,17 +234,19 @@ int RunReader(const std::string& path, Shared* shared) {
     ++rounds;
     RunFilter filter;
     filter.program = kProgram;
-    absl::StatusOr<std::vector<mlops::Run>> runs = (*store)->FindRuns(filter);
-    if (!runs.ok() || runs->size() > static_cast<size_t>(kWriters)) {
+    absl::StatusOr<Page<mlops::Run>> runs = (*store)->FindRuns(filter);
+    if (!runs.ok() || runs->items.size() > static_cast<size_t>(kWriters)) {
       std::fprintf(stderr, "reader: FindRuns: %s\n", runs.status().ToString().c_str());
       return 22;
     }
-    absl::StatusOr<std::vector<Execution>> latest = (*store)->ExecutionsOfStep("chain", 8);
+    PageRequest latest_eight;
+    latest_eight.max_results = 8;
+    absl::StatusOr<Page<Execution>> latest = (*store)->ExecutionsOfStep("chain", latest_eight);
     if (!latest.ok()) {
       std::fprintf(stderr, "reader: ExecutionsOfStep: %s\n", latest.status().ToString().c_str());
       return 23;
     }
-    for (const Execution& e : *latest) {
+    for (const Execution& e : latest->items) {
       ClosureOptions options;
       options.max_hops = 50;
       absl::StatusOr<Subgraph> up = (*store)->Upstream(LineageNode::OfExecution(e.id()), options);
@@ -286,10 +288,10 @@ void CreateDb(const std::string& path) {
 int64_t RunOf(SqliteLineageStore& store, int writer) {
   RunFilter filter;
   filter.program = kProgram;
-  absl::StatusOr<std::vector<mlops::Run>> runs = store.FindRuns(filter);
+  absl::StatusOr<Page<mlops::Run>> runs = store.FindRuns(filter);
   EXPECT_TRUE(runs.ok()) << runs.status();
   if (!runs.ok()) return -1;
-  for (const mlops::Run& r : *runs) {
+  for (const mlops::Run& r : runs->items) {
     if (r.args_size() == 1 && r.args(0) == absl::StrCat(writer)) return r.id();
   }
   ADD_FAILURE() << "no run for writer " << writer;
@@ -414,9 +416,9 @@ TEST(LineageMultiprocessTest, ConcurrentWritersAndReader) {
   std::set<int64_t> all_ids;
   for (int w = 0; w < kWriters; ++w) CheckCompleteWriter(**store, w, &all_ids);
   EXPECT_EQ(all_ids.size(), static_cast<size_t>(kWriters * kPerWriter));
-  absl::StatusOr<std::vector<Execution>> chain = (*store)->ExecutionsOfStep("chain", 1000000);
+  absl::StatusOr<Page<Execution>> chain = (*store)->ExecutionsOfStep("chain");
   ASSERT_TRUE(chain.ok()) << chain.status();
-  EXPECT_EQ(chain->size(), static_cast<size_t>(kWriters * kPerWriter));
+  EXPECT_EQ(chain->items.size(), static_cast<size_t>(kWriters * kPerWriter));
 
   // Values written or read by every writer.
   for (int k = 0; k < kPerWriter / kCommonEvery; ++k) {
@@ -464,12 +466,12 @@ TEST(LineageMultiprocessTest, ConcurrentCreationOfOneDatabase) {
     }
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
     ASSERT_TRUE(store.ok()) << store.status();
-    absl::StatusOr<std::vector<Execution>> all = (*store)->ExecutionsOfStep("chain", 1000000);
+    absl::StatusOr<Page<Execution>> all = (*store)->ExecutionsOfStep("chain");
     ASSERT_TRUE(all.ok()) << all.status();
-    EXPECT_EQ(all->size(), static_cast<size_t>(kProcesses * kEach));
+    EXPECT_EQ(all->items.size(), static_cast<size_t>(kProcesses * kEach));
     std::set<int64_t> ids;
-    for (const Execution& e : *all) ids.insert(e.id());
-    EXPECT_EQ(ids.size(), all->size());
+    for (const Execution& e : all->items) ids.insert(e.id());
+    EXPECT_EQ(ids.size(), all->items.size());
   }
 }
 
@@ -480,9 +482,9 @@ int CommittedOf(const std::string& path, int writer) {
   if (!store.ok()) return -1;
   RunFilter filter;
   filter.program = kProgram;
-  absl::StatusOr<std::vector<mlops::Run>> runs = (*store)->FindRuns(filter);
+  absl::StatusOr<Page<mlops::Run>> runs = (*store)->FindRuns(filter);
   if (!runs.ok()) return -1;
-  for (const mlops::Run& r : *runs) {
+  for (const mlops::Run& r : runs->items) {
     if (r.args_size() == 1 && r.args(0) == absl::StrCat(writer)) {
       absl::StatusOr<std::vector<Execution>> executions = (*store)->ExecutionsOfRun(r.id());
       return executions.ok() ? static_cast<int>(executions->size()) : -1;

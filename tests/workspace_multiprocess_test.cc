@@ -253,18 +253,16 @@ TEST(WorkspaceMultiprocessTest, FourProcessesShareOneWorkspace) {
     EXPECT_EQ(sim.outputs(0).digest(), reports[0].digest);
     EXPECT_EQ(sim.params().at("n"), "5000");
   }
-  RunFilter all;
-  all.limit = 1000;
-  absl::StatusOr<std::vector<mlops::Run>> runs = (*db)->FindRuns(all);
+  absl::StatusOr<Page<mlops::Run>> runs = (*db)->FindRuns({});
   ASSERT_TRUE(runs.ok()) << runs.status();
-  EXPECT_EQ(runs->size(), static_cast<size_t>(kProcesses + 1));
+  EXPECT_EQ(runs->items.size(), static_cast<size_t>(kProcesses + 1));
   // Every execution of the step: one per child run (this process's read-only call is not
   // recorded), all SUCCEEDED or CACHED, none FAILED or left RUNNING.
-  absl::StatusOr<std::vector<Execution>> sims = (*db)->ExecutionsOfStep("simulate", 100);
+  absl::StatusOr<Page<Execution>> sims = (*db)->ExecutionsOfStep("simulate");
   ASSERT_TRUE(sims.ok()) << sims.status();
-  EXPECT_EQ(sims->size(), static_cast<size_t>(kProcesses));
+  EXPECT_EQ(sims->items.size(), static_cast<size_t>(kProcesses));
   int computed = 0;
-  for (const Execution& e : *sims) {
+  for (const Execution& e : sims->items) {
     EXPECT_NE(e.status(), Execution::FAILED) << e.DebugString();
     EXPECT_NE(e.status(), Execution::RUNNING) << e.DebugString();
     if (e.status() == Execution::SUCCEEDED) ++computed;

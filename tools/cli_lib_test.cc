@@ -149,6 +149,10 @@ TEST(ResolveDigestPrefixTest, UniqueAmbiguousUnknownMalformed) {
   EXPECT_TRUE(absl::IsFailedPrecondition(d.status()));
   EXPECT_THAT(std::string(d.status().message()), HasSubstr("\"a1\" is ambiguous"));
   EXPECT_THAT(std::string(d.status().message()), HasSubstr(kB.ToHex()));
+  EXPECT_THAT(std::string(d.status().message()), HasSubstr(": 2 digests match"));
+  // Candidates that are a cut listing: the count is a lower bound, and says so.
+  d = ResolveDigestPrefix("a1", candidates, /*candidates_cut=*/true);
+  EXPECT_THAT(std::string(d.status().message()), HasSubstr("at least 2 digests match"));
 
   d = ResolveDigestPrefix("ff", candidates);
   ASSERT_FALSE(d.ok());

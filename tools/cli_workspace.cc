@@ -141,9 +141,12 @@ absl::Status CliWorkspace::SavePins(const absl::btree_set<Digest>& pins) {
 
 absl::StatusOr<Digest> CliWorkspace::ResolveDigest(absl::string_view prefix) {
   if (!IsDigestPrefix(prefix)) return ResolveDigestPrefix(prefix, {});  // the usage error
-  // Enough to tell one match from several.
-  absl::StatusOr<std::vector<Digest>> candidates = lineage_->FindArtifactsByPrefix(prefix, 6);
-  if (!candidates.ok()) return candidates.status();
+  // Enough to tell one match from several, and to list five; the page says if more match.
+  PageRequest page;
+  page.max_results = 6;
+  absl::StatusOr<Page<Digest>> found = lineage_->FindArtifactsByPrefix(prefix, page);
+  if (!found.ok()) return found.status();
+  std::vector<Digest>* const candidates = &found->items;
   const std::string lower = absl::AsciiStrToLower(prefix);
   if (lower.size() == Digest::kHexChars) {
     // A whole digest: one lookup in the store, not a listing of it.
@@ -163,7 +166,7 @@ absl::StatusOr<Digest> CliWorkspace::ResolveDigest(absl::string_view prefix) {
       if (absl::StartsWith(e.digest.ToHex(), lower)) candidates->push_back(e.digest);
     }
   }
-  absl::StatusOr<Digest> d = ResolveDigestPrefix(prefix, *candidates);
+  absl::StatusOr<Digest> d = ResolveDigestPrefix(prefix, *candidates, found->has_more());
   if (absl::IsNotFound(d.status())) {
     return absl::NotFoundError(absl::StrCat(d.status().message(), " in the lineage or store of ",
                                             dir_));

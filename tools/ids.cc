@@ -19,7 +19,8 @@ bool IsDigestPrefix(absl::string_view text) {
 }
 
 absl::StatusOr<Digest> ResolveDigestPrefix(absl::string_view prefix,
-                                           const std::vector<Digest>& candidates) {
+                                           const std::vector<Digest>& candidates,
+                                           bool candidates_cut) {
   if (!IsDigestPrefix(prefix)) {
     return UsageError(absl::StrCat("\"", prefix,
                                    "\" is not a digest or digest prefix (1 to 32 hex characters)"));
@@ -34,15 +35,16 @@ absl::StatusOr<Digest> ResolveDigestPrefix(absl::string_view prefix,
   if (matches.empty()) {
     return absl::NotFoundError(absl::StrCat("no digest starts with \"", prefix, "\""));
   }
-  if (matches.size() > 1) {
+  if (matches.size() > 1 || (candidates_cut && !matches.empty())) {
     std::string list;
     for (size_t i = 0; i < matches.size() && i < 5; ++i) {
       absl::StrAppend(&list, i == 0 ? "" : ", ", matches[i].ToHex());
     }
-    if (matches.size() > 5) absl::StrAppend(&list, ", ...");
-    return absl::FailedPreconditionError(absl::StrCat("digest prefix \"", prefix,
-                                                      "\" is ambiguous: ", matches.size(),
-                                                      " digests match (", list, ")"));
+    if (matches.size() > 5 || candidates_cut) absl::StrAppend(&list, ", ...");
+    return absl::FailedPreconditionError(
+        absl::StrCat("digest prefix \"", prefix, "\" is ambiguous: ",
+                     candidates_cut ? "at least " : "", matches.size(), " digests match (",
+                     list, ")"));
   }
   return matches.front();
 }

@@ -30,12 +30,16 @@ namespace cli {
 bool IsDigestPrefix(absl::string_view text);
 
 // The one digest among `candidates` (duplicates allowed) whose hex form starts with
-// `prefix` (either case). Errors, each quoting the prefix:
+// `prefix` (either case). `candidates_cut` says that more digests match than `candidates`
+// holds (a page of a longer listing): the count in the message is then "at least N".
+// Errors, each quoting the prefix:
 //   usage error (tools/args.h)  `prefix` is not 1 to 32 hex characters;
 //   NOT_FOUND                   no candidate matches;
-//   FAILED_PRECONDITION         several match ("ambiguous"; the message lists up to five).
+//   FAILED_PRECONDITION         several match ("ambiguous"; the message says how many and
+//                               lists up to five).
 absl::StatusOr<Digest> ResolveDigestPrefix(absl::string_view prefix,
-                                           const std::vector<Digest>& candidates);
+                                           const std::vector<Digest>& candidates,
+                                           bool candidates_cut = false);
 
 // An argument naming a run, an execution or a digest (see the top of the file).
 struct Target {

@@ -27,10 +27,12 @@ struct Command {
 
 const std::vector<Command>& Commands() {
   static const auto* commands = new std::vector<Command>{
-      {"runs", &Runs, 0, 0, {{"limit", true}, {"program", true}, {"json", false}},
-       "mlops runs [--limit N] [--program NAME] [--json]\n"
-       "  Recent runs, newest first (default 20): id, program, start, duration, status,\n"
-       "  executions, cache hits.\n"},
+      {"runs", &Runs, 0, 0,
+       {{"limit", true}, {"page-token", true}, {"program", true}, {"json", false}},
+       "mlops runs [--limit N] [--page-token TOKEN] [--program NAME] [--json]\n"
+       "  Recent runs, newest first: id, program, start, duration, status, executions,\n"
+       "  cache hits. At most N (default 20; 0: all); when more exist, a last line (in\n"
+       "  --json, next_page_token) gives the TOKEN that lists the next ones.\n"},
       {"show", &Show, 1, 1, {{"json", false}},
        "mlops show <run:ID | exec:ID | ID | DIGEST-PREFIX> [--json]\n"
        "  Everything recorded about a run (its environment and executions), an execution\n"

@@ -107,6 +107,12 @@ void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
     w.Key("os").String(env.os());
     w.Key("cpu").String(env.cpu());
     w.Key("source_revision").String(env.source_revision());
+    w.Key("source_modified");
+    if (env.source_state() == Environment::SOURCE_STATE_UNKNOWN) {
+      w.Null();
+    } else {
+      w.Bool(env.source_state() == Environment::SOURCE_MODIFIED);
+    }
     w.Key("library_versions");
     WriteParamsJson(w, env.library_versions());
     w.EndObject();

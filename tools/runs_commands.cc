@@ -35,6 +35,15 @@ std::vector<std::string> ExecutionRow(const Execution& e) {
           HumanDuration(DurationOf(e.start_time(), e.end_time())), Outputs(e)};
 }
 
+// The run's source revision, marked if the tree had uncommitted changes.
+std::string SourceText(const Environment& env) {
+  if (env.source_revision().empty()) return "(unknown: no git checkout, or no git)";
+  if (env.source_state() == Environment::SOURCE_MODIFIED) {
+    return absl::StrCat(env.source_revision(), " (uncommitted changes)");
+  }
+  return env.source_revision();
+}
+
 const std::vector<std::string> kExecutionHeader = {"ID",     "RUN", "STEP",     "VERSION",
                                                    "STATUS", "HIT", "DURATION", "OUTPUTS"};
 constexpr Align L = Align::kLeft, R = Align::kRight;
@@ -87,7 +96,7 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
       {"compiler", absl::StrCat(env.compiler(), " ", env.compiler_flags())},
       {"os", env.os()},
       {"cpu", env.cpu()},
-      {"source", env.source_revision()},
+      {"source", SourceText(env)},
   };
   for (const LineageRecovery& r : *recoveries) rows.push_back({"recovered", RecoveryLine(r)});
   PrintTable(stdout, rows);
@@ -225,21 +234,27 @@ absl::Status ShowDigest(CliWorkspace& ws, const std::string& prefix, bool json) 
 }  // namespace
 
 absl::Status Runs(const Args& args, const std::string& workspace) {
-  RunFilter filter;
-  filter.limit = 20;
+  PageRequest page;
+  page.max_results = 20;
   if (args.has("limit")) {
     absl::StatusOr<int64_t> n = ParseCount(args.value("limit"), "--limit");
     if (!n.ok()) return n.status();
-    filter.limit = static_cast<int>(std::min<int64_t>(*n, 1 << 30));
+    page.max_results = *n;  // 0: all of them
   }
+  page.page_token = args.value("page-token");
+  RunFilter filter;
   if (args.has("program")) filter.program = args.value("program");
   absl::StatusOr<std::unique_ptr<CliWorkspace>> ws =
       CliWorkspace::Open(workspace, CliWorkspace::Access::kRead);
   if (!ws.ok()) return ws.status();
-  absl::StatusOr<std::vector<Run>> runs = (*ws)->lineage().FindRuns(filter);
-  if (!runs.ok()) return runs.status();
+  absl::StatusOr<Page<Run>> found = (*ws)->lineage().FindRuns(filter, page);
+  if (absl::IsInvalidArgument(found.status()) && args.has("page-token")) {
+    return UsageError(absl::StrCat("--page-token: ", found.status().message()));
+  }
+  if (!found.ok()) return found.status();
+  const std::vector<Run>& runs = found->items;
   std::vector<RunCounts> counts;
-  for (const Run& r : *runs) {
+  for (const Run& r : runs) {
     absl::StatusOr<RunCounts> c = (*ws)->lineage().CountExecutions(r.id());
     if (!c.ok()) return c.status();
     counts.push_back(*c);
@@ -249,38 +264,44 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
   if (args.has("json")) {
     JsonWriter w;
     w.BeginObject().Key("runs").BeginArray();
-    for (size_t i = 0; i < runs->size(); ++i) {
-      WriteRunJson(w, (*runs)[i], counts[i], /*with_environment=*/false);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      WriteRunJson(w, runs[i], counts[i], /*with_environment=*/false);
     }
-    w.EndArray();
+    w.EndArray().Key("next_page_token").String(found->next_page_token);
     w.Key("recoveries").BeginArray();
     for (const LineageRecovery& r : *recoveries) WriteRecoveryJson(w, r);
     w.EndArray().EndObject();
     return Print(w.str());
   }
-  // Below the table (or the line saying there are no runs): each recovery of the database.
+  // Below the listing: each recovery of the damaged lineage database.
   std::string notes;
   for (const LineageRecovery& r : *recoveries) {
     absl::StrAppend(&notes, notes.empty() ? "\n" : "", "note: ", RecoveryLine(r), "\n");
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"ID", "PROGRAM", "START", "DURATION", "STATUS", "EXECUTIONS", "HITS"}};
-  for (size_t i = 0; i < runs->size(); ++i) {
-    const Run& r = (*runs)[i];
-    rows.push_back({absl::StrCat(r.id()), r.program(), FormatLocalTime(ToTime(r.start_time())),
-                    HumanDuration(DurationOf(r.start_time(), r.end_time())),
-                    StatusName(r.status()), absl::StrCat(counts[i].executions),
-                    absl::StrCat(counts[i].cache_hits)});
-  }
-  // (With --limit 0 the table is only its header: "no runs recorded" would be untrue.)
-  if (runs->empty() && filter.limit > 0) {
+  if (runs.empty()) {
+    if (args.has("page-token")) return Print(absl::StrCat("no more runs\n", notes));
     return Print(absl::StrCat(
         args.has("program") ? absl::StrCat("no runs of program \"", args.value("program"),
                                            "\" recorded in ", workspace, "\n")
                             : absl::StrCat("no runs recorded in ", workspace, "\n"),
         notes));
   }
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "PROGRAM", "START", "DURATION", "STATUS", "EXECUTIONS", "HITS"}};
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Run& r = runs[i];
+    rows.push_back({absl::StrCat(r.id()), r.program(), FormatLocalTime(ToTime(r.start_time())),
+                    HumanDuration(DurationOf(r.start_time(), r.end_time())),
+                    StatusName(r.status()), absl::StrCat(counts[i].executions),
+                    absl::StrCat(counts[i].cache_hits)});
+  }
   PrintTable(stdout, rows, {R, L, L, R, L, R, R});
+  if (found->has_more()) {
+    // Never cut the listing without saying so, and how to see the rest.
+    return Print(absl::StrCat("more runs exist: run again with --page-token ",
+                              found->next_page_token, " for the next ", page.max_results,
+                              ", or with --limit 0 for all\n", notes));
+  }
   return Print(notes);
 }
 

@@ -14,8 +14,22 @@
 // sorted by their encoded key); std::pair; std::tuple; std::optional; std::variant; Digest;
 // protobuf messages (deterministic serialization); and user structs, through one line:
 //
+//   namespace app {
 //   struct Point { double x; double y; std::string label; };
-//   MLOPS_CODEC_FIELDS(Point, x, y, label);   // at namespace scope, next to the type
+//   MLOPS_CODEC_FIELDS(Point, x, y, label);   // in the type's namespace, next to the type
+//   }  // namespace app
+//   MLOPS_CODEC_FIELDS(vendor::Pose, x, y);    // or at global scope, with the qualified name
+//
+// MLOPS_CODEC_FIELDS must be written at namespace scope (not inside a class or function):
+// in the type's own namespace, or at global scope naming the type with its qualified name
+// (for a type whose namespace one cannot reopen); in both cases before the type's first
+// use with the codec. The codec's name is the type as written there.
+//
+// Floating point: a value is keyed by its bit pattern. Every NaN is encoded as the one
+// canonical quiet NaN (0x7ff8000000000000 for double, 0x7fc00000 for float), so NaNs with
+// different payloads are the same key and decode as that NaN; a step call returns the
+// decoded (canonical) value whether it computed or hit. -0.0 and +0.0 are different
+// values and different keys (they are different bits, and 1/x tells them apart).
 //
 // Example:
 //   std::vector<double> v = {1.0, 2.5};
@@ -72,8 +86,9 @@ inline constexpr bool kHasCodec = Codec<std::remove_cv_t<std::remove_reference_t
 
 #define MLOPS_INTERNAL_NO_CODEC_MESSAGE                                                     \
   "mlops: this type has no mlops::Codec (the compiler names it in the 'required from' "    \
-  "lines). Declare its fields at namespace scope with MLOPS_CODEC_FIELDS(Type, field1, "    \
-  "field2, ...), or specialize mlops::Codec<Type> (see mlops/codec/codec.h)."
+  "lines). Declare its fields with MLOPS_CODEC_FIELDS(Type, field1, field2, ...) in "      \
+  "Type's namespace, or at global scope with Type's qualified name, before the type is "   \
+  "used; or specialize mlops::Codec<Type> (see mlops/codec/codec.h)."
 
 // Appends the canonical encoding of `value` to `*out`.
 template <typename T>

@@ -3,20 +3,25 @@
 #include <google/protobuf/stubs/common.h>
 #include <pwd.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "absl/base/config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "fmt/core.h"
+#include "mlops/base/internal/subprocess.h"
 
 namespace mlops {
 namespace {
@@ -42,35 +47,69 @@ std::string CpuModel() {
   return "unknown CPU";
 }
 
-// The commit of the git repository containing the current directory, from .git/HEAD (and
-// the ref it names, loose or packed). Empty if there is none.
-std::string GitRevision() {
-  char cwd[4096];
-  if (::getcwd(cwd, sizeof(cwd)) == nullptr) return "";
-  std::string dir = cwd;
-  while (!dir.empty()) {
-    const std::string git = dir + "/.git";
-    const std::string head =
-        std::string(absl::StripAsciiWhitespace(ReadSmallFile(git + "/HEAD")));
-    if (!head.empty()) {
-      if (!absl::StartsWith(head, "ref: ")) return head;
-      const std::string ref = head.substr(5);
-      std::string commit =
-          std::string(absl::StripAsciiWhitespace(ReadSmallFile(git + "/" + ref)));
-      if (!commit.empty()) return commit;
-      for (absl::string_view line : absl::StrSplit(ReadSmallFile(git + "/packed-refs"), '\n')) {
-        if (absl::EndsWith(line, " " + ref)) return std::string(line.substr(0, line.find(' ')));
-      }
-      return "";
+// A 40- or 64-hex-digit object name (SHA-1 or SHA-256 repositories).
+bool IsCommitHash(absl::string_view s) {
+  if (s.size() != 40 && s.size() != 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+  });
+}
+
+// False only if git would surely find no repository from `dir`: it does not exist, or
+// $GIT_DIR is unset and no `.git` (a directory, or the file of a worktree or submodule) is
+// in `dir` or a directory above it, up to the first of $GIT_CEILING_DIRECTORIES met. Saves
+// starting git (a few milliseconds) in the common case of a program run outside any
+// checkout.
+bool MayBeInRepository(const std::string& dir) {
+  if (const char* git_dir = std::getenv("GIT_DIR"); git_dir != nullptr && *git_dir) return true;
+  std::vector<std::string> ceilings;
+  if (const char* c = std::getenv("GIT_CEILING_DIRECTORIES"); c != nullptr) {
+    for (absl::string_view part : absl::StrSplit(c, ':', absl::SkipEmpty())) {
+      ceilings.emplace_back(absl::StripSuffix(part, "/"));
     }
-    const size_t slash = dir.rfind('/');
-    if (slash == std::string::npos || slash == 0) break;
-    dir.resize(slash);
   }
-  return "";
+  // Git walks up from the directory it finds itself in: symbolic links resolved.
+  char* real = ::realpath(dir.c_str(), nullptr);
+  if (real == nullptr) return false;  // no such directory: git -C would fail
+  std::string d = real;
+  std::free(real);
+  while (true) {
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    struct stat st;
+    if (::stat((d + "/.git").c_str(), &st) == 0) return true;
+    if (std::find(ceilings.begin(), ceilings.end(), d) != ceilings.end()) return false;
+    const size_t slash = d.rfind('/');
+    if (slash == std::string::npos || d == "/") return false;
+    d.resize(slash == 0 ? 1 : slash);
+  }
 }
 
 }  // namespace
+
+SourceRevision GitSourceRevision(const std::string& dir, absl::Duration timeout) {
+  SourceRevision rev;
+  if (dir.empty() || !MayBeInRepository(dir)) return rev;
+  const std::optional<std::string> git = FindExecutableOnPath("git");
+  if (!git.has_value()) return rev;
+  // No prompts, no pager, and no lock or index refresh written by a mere status.
+  const std::vector<std::string> env = {"GIT_OPTIONAL_LOCKS=0", "GIT_TERMINAL_PROMPT=0",
+                                        "GIT_PAGER=cat"};
+  // The two commands at once: each is mostly git starting up.
+  std::vector<absl::StatusOr<SubprocessResult>> results = RunSubprocesses(
+      {{*git, {"-C", dir, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"}, env, 256},
+       {*git, {"-C", dir, "status", "--porcelain", "--untracked-files=no"}, env, 1}},
+      timeout);
+  const absl::StatusOr<SubprocessResult>& head = results[0];
+  const absl::StatusOr<SubprocessResult>& status = results[1];
+  if (!head.ok() || head->exit_code != 0) return rev;
+  const absl::string_view commit = absl::StripAsciiWhitespace(head->output);
+  if (!IsCommitHash(commit)) return rev;
+  rev.commit = std::string(commit);
+  if (status.ok() && status->exit_code == 0) {
+    rev.state = status->output.empty() ? Environment::SOURCE_CLEAN : Environment::SOURCE_MODIFIED;
+  }
+  return rev;
+}
 
 Environment CaptureEnvironment() {
   Environment env;
@@ -104,7 +143,15 @@ Environment CaptureEnvironment() {
   if (const char* rev = std::getenv("MLOPS_SOURCE_REVISION"); rev != nullptr && *rev != '\0') {
     env.set_source_revision(rev);
   } else {
-    env.set_source_revision(GitRevision());
+    std::string dir;
+    if (const char* src = std::getenv("BUILD_WORKSPACE_DIRECTORY"); src != nullptr && *src) {
+      dir = src;
+    } else if (char cwd[4096]; ::getcwd(cwd, sizeof(cwd)) != nullptr) {
+      dir = cwd;
+    }
+    const SourceRevision git = GitSourceRevision(dir);
+    env.set_source_revision(git.commit);
+    env.set_source_state(git.state);
   }
   return env;
 }

@@ -8,8 +8,20 @@
 //     file input, named by its content);
 //   * return `T`, `absl::StatusOr<T>`, or a std::tuple of several outputs (or a StatusOr of
 //     one); each tuple element is stored, hashed and traced separately.
-// Change the version whenever the function's behaviour changes: the version is part of the
-// cache key, so results of the old code are never returned for the new.
+//
+// THE VERSION IS THE ONLY THING THAT TELLS OLD CODE FROM NEW. The cache key is the step's
+// name, version and input and output types and values, not its code: edit the function's
+// body and keep its version, and every later run returns the results the old code
+// computed, silently. Bump the version whenever the function's behaviour changes. To find
+// a step whose code changed under an unchanged version, run the program in verify mode
+// (`MLOPS_CACHE_MODE=verify ./program`, or WorkspaceOptions::default_mode =
+// CacheMode::kVerify): every call is computed again and compared with its cached result,
+// and a difference fails the call ABORTED naming the step, recorded in lineage as
+// nondeterminism (`mlops show` lists it).
+//
+// Within one program, two steps with one name and version and the same types but
+// different functions would share their results; a Workspace refuses the second with
+// FAILED_PRECONDITION naming both functions (mlops/core/callable_id.h).
 //
 // Example:
 //   const auto train = mlops::MakeStep("train", 1,
@@ -27,6 +39,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "mlops/core/callable_id.h"
 #include "mlops/core/context.h"
 #include "mlops/core/stored.h"
 
@@ -139,16 +152,20 @@ class Step {
 
   // REQUIRES: `name` is not empty.
   Step(std::string name, int version, Fn fn)
-      : name_(std::move(name)), version_(version), fn_(std::move(fn)) {}
+      : name_(std::move(name)), version_(version), fn_(std::move(fn)),
+        callable_(CallableId::Of(fn_)) {}
 
   const std::string& name() const { return name_; }
   int version() const { return version_; }
   const Fn& fn() const { return fn_; }
+  // Which function this step runs (to refuse two functions under one name and version).
+  const CallableId& callable() const { return callable_; }
 
  private:
   std::string name_;
   int version_;
   Fn fn_;
+  CallableId callable_;
 };
 
 template <typename Fn>

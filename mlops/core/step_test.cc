@@ -338,8 +338,12 @@ TEST(StepTest, ReturningStatusOrTupleWithContext) {
 }
 
 TEST(StepTest, InputsByValueAndByConstReferenceGiveTheSameKey) {
+  // Two functions under one step in one workspace are refused (step_identity_test), so
+  // each is called in a workspace of its own, and their action keys compared.
   auto ws = InMemoryWorkspace();
+  auto other = InMemoryWorkspace();
   ASSERT_NE(ws, nullptr);
+  ASSERT_NE(other, nullptr);
   int calls = 0;
   const auto by_value = MakeStep("len", 1, [&calls](std::string s) {
     ++calls;
@@ -350,19 +354,23 @@ TEST(StepTest, InputsByValueAndByConstReferenceGiveTheSameKey) {
     return static_cast<int64_t>(s.size());
   });
   const std::string text = "abcdef";
-  absl::StatusOr<Stored<int64_t>> a = ws->Call(by_value, text);
+  absl::StatusOr<Stored<int64_t>> a = other->Call(by_value, text);
   ASSERT_TRUE(a.ok()) << a.status();
   absl::StatusOr<Stored<int64_t>> b = ws->Call(by_ref, text);
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(**b, 6);
-  EXPECT_EQ(calls, 1);
+  absl::StatusOr<Execution> by_value_call = other->lineage().GetExecution(a->execution_id());
+  absl::StatusOr<Execution> by_ref_call = ws->lineage().GetExecution(b->execution_id());
+  ASSERT_TRUE(by_value_call.ok() && by_ref_call.ok());
+  EXPECT_EQ(by_value_call->action_key(), by_ref_call->action_key());
+  EXPECT_EQ(calls, 2);
   // An lvalue, an rvalue, a const lvalue and a converted argument (const char*) are all the
   // same input.
   const std::string& cref = text;
   ASSERT_TRUE(ws->Call(by_ref, cref).ok());
   ASSERT_TRUE(ws->Call(by_ref, std::string("abcdef")).ok());
   ASSERT_TRUE(ws->Call(by_ref, "abcdef").ok());
-  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(calls, 2);
   // The argument is not moved from or modified.
   EXPECT_EQ(text, "abcdef");
 }

@@ -1,5 +1,8 @@
 #include "mlops/core/workspace.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -12,6 +15,7 @@
 #include "mlops/core/environment.h"
 #include "mlops/core/internal/call_records.h"
 #include "mlops/core/internal/in_flight.h"
+#include "mlops/core/internal/step_registry.h"
 #include "mlops/core/workspace_layout.h"
 #include "mlops/store/disk_store.h"
 #include "mlops/store/memory_store.h"
@@ -19,6 +23,7 @@
 namespace mlops {
 
 using core_internal::InFlightCalls;
+using core_internal::StepRegistry;
 using core_internal::SetTime;
 
 struct Workspace::Computed {
@@ -63,10 +68,45 @@ absl::Status CompareWithCached(const ActionRequest& request, const ActionResult&
       ") is nondeterministic: the same inputs gave different outputs:", detail));
 }
 
+// ABORTED naming the first file of request.files that is not as it was when hashed.
+absl::Status FilesUnchanged(const ActionRequest& request) {
+  for (const FileInput& file : request.files) {
+    absl::StatusOr<FileStamp> now = StampFile(file.path);
+    if (now.ok() && *now == file.stamp) continue;
+    const std::string what =
+        !now.ok() ? absl::StrCat("could no longer be read (", now.status().message(), ")")
+        : now->size != file.stamp.size
+            ? absl::StrCat("changed (", file.stamp.size, " bytes when hashed, ", now->size,
+                           " after)")
+            : std::string("changed (its modification time or inode differs)");
+    return absl::AbortedError(absl::StrCat(
+        "input file ", file.path, " ", what, " while step '", request.step_name,
+        "' (version ", request.step_version, ") ran, so the result may not be of the content "
+        "the call was keyed by; it is not cached (call again to use the file as it is now)"));
+  }
+  return absl::OkStatus();
+}
+
+// `fallback`, unless MLOPS_CACHE_MODE names another mode.
+absl::StatusOr<CacheMode> ModeFromEnvironment(CacheMode fallback) {
+  const char* env = std::getenv("MLOPS_CACHE_MODE");
+  if (env == nullptr || *env == '\0') return fallback;
+  const absl::string_view mode = env;
+  if (mode == "normal") return CacheMode::kNormal;
+  if (mode == "force") return CacheMode::kForce;
+  if (mode == "read-only") return CacheMode::kReadOnly;
+  if (mode == "verify") return CacheMode::kVerify;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "MLOPS_CACHE_MODE is '", mode, "'; expected normal, force, read-only or verify"));
+}
+
 }  // namespace
 
 Workspace::Workspace(std::string dir, WorkspaceOptions options)
-    : dir_(std::move(dir)), options_(std::move(options)), host_(HostName()) {}
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      default_mode_(options_.default_mode),
+      host_(HostName()) {}
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(const std::string& dir,
                                                            WorkspaceOptions options) {
@@ -85,6 +125,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(const std::string& di
       SqliteLineageStore::Open(layout.lineage_db(), options.lineage);
   if (!lineage.ok()) return lineage.status();
   std::unique_ptr<Workspace> ws(new Workspace(dir, std::move(options)));
+  ws->disk_ = store->get();
   // The stat cache only saves work; a damaged one is ignored and rebuilt.
   ws->files_.Load(layout.stat_cache()).IgnoreError();
   s = ws->Begin(*std::move(store), *std::move(cache), *std::move(lineage));
@@ -122,6 +163,9 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Create(
 absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
                               std::unique_ptr<ActionCache> cache,
                               std::unique_ptr<LineageStore> lineage) {
+  absl::StatusOr<CacheMode> mode = ModeFromEnvironment(options_.default_mode);
+  if (!mode.ok()) return mode.status();
+  default_mode_ = *mode;
   store_ = std::move(store);
   action_cache_ = std::move(cache);
   lineage_ = std::move(lineage);
@@ -133,6 +177,7 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
   cache_options.write_behind_bytes = options_.write_behind_bytes;
   cache_ = std::make_unique<ResultCache>(store_.get(), action_cache_.get(), cache_options);
   in_flight_ = std::make_unique<InFlightCalls>();
+  steps_ = std::make_unique<StepRegistry>();
 
   Run run;
   const std::vector<std::string> command_line = CommandLine();
@@ -199,8 +244,27 @@ absl::Status Workspace::Flush() {
   return s;
 }
 
+absl::StatusOr<std::string> Workspace::PathOf(const Digest& digest) {
+  if (disk_ == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "value ", digest.ToHex(), " has no file: this workspace keeps its values in its own "
+        "ContentStore, not in a directory (Workspace::InMemory or Create)"));
+  }
+  // A failed write is the next Flush's to report; here the file is there or it is not.
+  cache_->Flush().IgnoreError();
+  std::string path = disk_->PathOf(digest);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return path;
+  if (errno == ENOENT) {
+    return absl::NotFoundError(
+        absl::StrCat("no value ", digest.ToHex(), " is stored in workspace ", dir_));
+  }
+  return PosixError(errno, "stat", path);
+}
+
 absl::StatusOr<ActionOutcome> Workspace::Execute(const ActionRequest& request,
                                                  const ActionRunner& runner) {
+  if (absl::Status same = steps_->Check(request); !same.ok()) return same;
   const Digest key = ActionKey(request);
   // Results stored before our lookup: if none is stored before we join below, a lookup
   // then would find nothing new.
@@ -312,6 +376,7 @@ absl::StatusOr<Workspace::Computed> Workspace::Compute(const ActionRequest& requ
                                           request.step_version,
                                           ") failed: ", values.status().message())));
   }
+  if (absl::Status unchanged = FilesUnchanged(request); !unchanged.ok()) return fail(unchanged);
   if (values->size() != request.output_names.size()) {
     return fail(absl::InternalError(absl::StrCat("step '", request.step_name, "' produced ",
                                                  values->size(), " outputs, expected ",

@@ -34,6 +34,17 @@
 // value or a record without its values behind; a crash of the machine (durability kNone
 // syncs nothing) may, which a later lookup finds and treats as a miss.
 //
+// Files: a File input is keyed by the content it had when the call hashed it. If the file
+// changes while the step runs (another process rewriting it, a download finishing), the
+// result was computed from content other than the key's, so it must not be cached: after
+// the step returns, each file input's stat (device, inode, size, mtime and ctime, what the
+// stat cache trusts) is compared with the one its digest was taken under, and if any
+// differs, or the file is gone, the call fails ABORTED naming the file ("input file F
+// changed while step S ran"; as Bazel fails an action whose input was modified during the
+// build). Its execution is recorded as FAILED with that message, and nothing is stored.
+// Calling again hashes the file as it is now. Pipelines check their nodes' file inputs
+// the same way.
+//
 // Concurrency: a Workspace is safe to use from many threads. Concurrent calls with the same
 // key in one process compute once (in normal mode); the others wait and get the result.
 // Two processes that race on one key both compute, both succeed, and store identical values.
@@ -50,6 +61,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "mlops/core/action_key.h"
+#include "mlops/core/callable_id.h"
 #include "mlops/core/context.h"
 #include "mlops/core/step.h"
 #include "mlops/core/stored.h"
@@ -62,10 +74,12 @@
 
 namespace mlops {
 
+class DiskStore;
 class ResultCache;
 struct CachedResult;
 namespace core_internal {
 class InFlightCalls;
+class StepRegistry;
 }  // namespace core_internal
 
 enum class CacheMode {
@@ -82,7 +96,11 @@ struct CallOptions {
 };
 
 struct WorkspaceOptions {
-  // The mode of calls made without CallOptions.
+  // The mode of calls made without CallOptions. The environment variable MLOPS_CACHE_MODE,
+  // if set, overrides it for every workspace the program opens: `normal`, `force`,
+  // `read-only` or `verify` (e.g. `MLOPS_CACHE_MODE=verify ./train` recomputes every call
+  // and checks it against the cache, see mlops/core/step.h); any other value fails Open
+  // (and InMemory, Create) with INVALID_ARGUMENT.
   CacheMode default_mode = CacheMode::kNormal;
   // How hard the content store and action cache work to survive power loss.
   Durability durability = Durability::kNone;
@@ -103,6 +121,12 @@ struct WorkspaceOptions {
   int64_t write_behind_bytes = int64_t{64} << 20;
 };
 
+// A file a step call reads, as it was when hashed.
+struct FileInput {
+  std::string path;
+  FileStamp stamp;  // the stat its digest is of (FileDigester::File)
+};
+
 // One step call, as the engine sees it (built by Call; pipelines build them directly).
 struct ActionRequest {
   std::string step_name;
@@ -117,6 +141,13 @@ struct ActionRequest {
   // cache still checks that every output is present). Pipelines use this for nodes whose
   // values nobody needs. A computed result always carries its bytes.
   bool load_outputs = true;
+  // The step's function: a request whose step name, version and types were first seen
+  // with another callable fails FAILED_PRECONDITION (unknown: not checked).
+  CallableId callable;
+  // The call's file inputs. When the step returns, each is stamped again: a file that
+  // changed (or went) while the step ran fails the call ABORTED and nothing is cached (see
+  // Execute).
+  std::vector<FileInput> files;
 };
 
 // What the engine returns: the outputs' digests and bytes, and whether they were cached.
@@ -176,7 +207,10 @@ class Workspace {
   auto Call(const CallOptions& options, const Step<Fn>& step, Args&&... args);
 
   // The engine under Call: looks up or runs one action and records it. `runner` is called
-  // on a miss (and in force and verify modes). Errors as for Call.
+  // on a miss (and in force and verify modes). Errors as for Call; ABORTED if a file of
+  // request.files changed while `runner` ran (see "Files" at the top of the file); and
+  // FAILED_PRECONDITION, before anything is looked up or recorded, if this workspace saw
+  // the same step name, version and types called with another request.callable.
   absl::StatusOr<ActionOutcome> Execute(const ActionRequest& request, const ActionRunner& runner);
 
   // The action key of a request (mlops/core/action_key.h): the digest of its step name and
@@ -186,8 +220,11 @@ class Workspace {
                             request.output_signature);
   }
 
-  // The digest of a file input (content, through the workspace's stat cache).
-  absl::StatusOr<Digest> DigestOfFile(const std::string& path) { return files_.File(path); }
+  // The digest of a file input (content, through the workspace's stat cache); sets
+  // `*stamp`, if given, to the stat the digest is of.
+  absl::StatusOr<Digest> DigestOfFile(const std::string& path, FileStamp* stamp = nullptr) {
+    return files_.File(path, stamp);
+  }
 
   // Waits for results still being written behind, flushes lineage and saves the stat
   // cache. Returns the first error of any of these: a failed write-behind is reported by
@@ -196,6 +233,13 @@ class Workspace {
   // from memory).
   absl::Status Flush();
 
+  // The file holding the stored value `digest`, to hand to another tool (a model file to
+  // a server, say). Waits for results still being written behind first. The file is the
+  // value's encoding (mlops/codec/codec.h) and must not be written to: it is shared by
+  // every result with that content. NOT_FOUND for a workspace with no directory (InMemory,
+  // Create) and for a value that is not stored; other errors from stat(2), naming the path.
+  absl::StatusOr<std::string> PathOf(const Digest& digest);
+
   int64_t run_id() const { return run_id_; }
   const std::string& dir() const { return dir_; }  // empty for InMemory
   // The stores underneath. With write-behind, the newest results may not be in them yet:
@@ -203,7 +247,7 @@ class Workspace {
   ContentStore& store() { return *store_; }
   ActionCache& action_cache() { return *action_cache_; }
   LineageStore& lineage() { return *lineage_; }
-  CacheMode default_mode() const { return options_.default_mode; }
+  CacheMode default_mode() const { return default_mode_; }
 
   // How many calls so far hit, computed, and failed (each count read on its own: while
   // calls run, the three are not one instant's).
@@ -236,11 +280,14 @@ class Workspace {
 
   const std::string dir_;
   const WorkspaceOptions options_;
+  CacheMode default_mode_;  // options_.default_mode, or MLOPS_CACHE_MODE
   std::unique_ptr<ContentStore> store_;
+  DiskStore* disk_ = nullptr;  // store_, when Open made it
   std::unique_ptr<ActionCache> action_cache_;
   std::unique_ptr<LineageStore> lineage_;
   std::unique_ptr<ResultCache> cache_;  // after the stores it uses: destroyed first
   std::unique_ptr<core_internal::InFlightCalls> in_flight_;
+  std::unique_ptr<core_internal::StepRegistry> steps_;
   FileDigester files_;
   int64_t run_id_ = 0;
   std::string host_;

@@ -46,10 +46,12 @@ int64_t NowNs() {
   return Nanos(ts);
 }
 
-bool SameFile(const struct stat& a, const struct stat& b) {
-  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
-         Nanos(a.st_mtim) == Nanos(b.st_mtim) && Nanos(a.st_ctim) == Nanos(b.st_ctim);
+FileStamp StampOf(const struct stat& st) {
+  return FileStamp{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                   static_cast<int64_t>(st.st_size), Nanos(st.st_mtim), Nanos(st.st_ctim)};
 }
+
+bool SameFile(const struct stat& a, const struct stat& b) { return StampOf(a) == StampOf(b); }
 
 std::string Absolute(const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
@@ -139,20 +141,24 @@ absl::StatusOr<Digest> DigestFile(const std::string& path) {
   return read->digest;
 }
 
-absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
+absl::StatusOr<FileStamp> StampFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return StatError(errno, "stat", path);
+  return StampOf(st);
+}
+
+absl::StatusOr<Digest> FileDigester::File(const std::string& path, FileStamp* stamp) {
   const std::string key = Absolute(path);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return StatError(errno, "stat", path);
   {
+    const FileStamp now = StampOf(st);
     MutexLock lock(&mu_);
     auto it = entries_.find(key);
-    if (it != entries_.end()) {
-      const Entry& e = it->second;
-      if (e.device == st.st_dev && e.inode == st.st_ino && e.size == st.st_size &&
-          e.mtime_ns == Nanos(st.st_mtim) && e.ctime_ns == Nanos(st.st_ctim)) {
-        ++stats_.cache_hits;
-        return e.digest;
-      }
+    if (it != entries_.end() && it->second.stamp == now) {
+      ++stats_.cache_hits;
+      if (stamp != nullptr) *stamp = now;
+      return it->second.digest;
     }
   }
   const int64_t start_ns = NowNs();
@@ -162,10 +168,9 @@ absl::StatusOr<Digest> FileDigester::File(const std::string& path) {
   MutexLock lock(&mu_);
   ++stats_.files_read;
   stats_.bytes_read += read->bytes;
+  if (stamp != nullptr) *stamp = StampOf(read->st);
   if (changed_ns < start_ns - kRacyWindowNs) {
-    entries_[key] = Entry{read->st.st_dev,          read->st.st_ino,
-                          read->st.st_size,         Nanos(read->st.st_mtim),
-                          Nanos(read->st.st_ctim), read->digest};
+    entries_[key] = Entry{StampOf(read->st), read->digest};
   } else {
     entries_.erase(key);
   }
@@ -254,11 +259,11 @@ absl::Status FileDigester::Save(const std::string& path) const {
     for (const auto& [key, e] : entries_) {
       AppendU64(&out, key.size());
       out.append(key);
-      AppendU64(&out, e.device);
-      AppendU64(&out, e.inode);
-      AppendU64(&out, static_cast<uint64_t>(e.size));
-      AppendU64(&out, static_cast<uint64_t>(e.mtime_ns));
-      AppendU64(&out, static_cast<uint64_t>(e.ctime_ns));
+      AppendU64(&out, e.stamp.device);
+      AppendU64(&out, e.stamp.inode);
+      AppendU64(&out, static_cast<uint64_t>(e.stamp.size));
+      AppendU64(&out, static_cast<uint64_t>(e.stamp.mtime_ns));
+      AppendU64(&out, static_cast<uint64_t>(e.stamp.ctime_ns));
       unsigned char bytes[Digest::kBytes];
       e.digest.ToBytes(bytes);
       out.append(reinterpret_cast<const char*>(bytes), sizeof(bytes));
@@ -302,12 +307,10 @@ absl::Status FileDigester::Load(const std::string& path) {
     const Digest digest =
         Digest::FromBytes(reinterpret_cast<const unsigned char*>(in.data()));
     in.remove_prefix(Digest::kBytes);
-    loaded[std::move(key)] = Entry{device,
-                                   inode,
-                                   static_cast<int64_t>(size),
-                                   static_cast<int64_t>(mtime),
-                                   static_cast<int64_t>(ctime),
-                                   digest};
+    loaded[std::move(key)] =
+        Entry{FileStamp{device, inode, static_cast<int64_t>(size), static_cast<int64_t>(mtime),
+                        static_cast<int64_t>(ctime)},
+              digest};
   }
   if (!in.empty()) return corrupt("trailing bytes");
   MutexLock lock(&mu_);

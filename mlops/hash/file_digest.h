@@ -39,6 +39,26 @@
 
 namespace mlops {
 
+// What the stat cache trusts of a file: while these fields are unchanged, its content is
+// taken to be unchanged (see the top of the file).
+struct FileStamp {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+
+  friend bool operator==(const FileStamp& a, const FileStamp& b) {
+    return a.device == b.device && a.inode == b.inode && a.size == b.size &&
+           a.mtime_ns == b.mtime_ns && a.ctime_ns == b.ctime_ns;
+  }
+  friend bool operator!=(const FileStamp& a, const FileStamp& b) { return !(a == b); }
+};
+
+// The stamp of the file at `path` now (following symbolic links). Errors from stat(2),
+// naming the path (NOT_FOUND, PERMISSION_DENIED, ...).
+absl::StatusOr<FileStamp> StampFile(const std::string& path);
+
 // The digest of the bytes of the regular file at `path`, with no caching.
 // Errors (each message names the path):
 //   NOT_FOUND          the path (or a directory on it) does not exist;
@@ -62,8 +82,11 @@ class FileDigester {
   FileDigester(const FileDigester&) = delete;
   FileDigester& operator=(const FileDigester&) = delete;
 
-  // As `DigestFile(path)`, from the cache when the file's stat is unchanged.
-  absl::StatusOr<Digest> File(const std::string& path);
+  // As `DigestFile(path)`, from the cache when the file's stat is unchanged. If `stamp`
+  // is not null, sets it to the file's stamp the digest is of (the stat it was read under,
+  // or the one the cache matched): a later StampFile(path) that differs means the file may
+  // no longer have this digest.
+  absl::StatusOr<Digest> File(const std::string& path, FileStamp* stamp = nullptr);
 
   // The digest of the directory at `path` (see the top of this file). Errors as for File,
   // plus INVALID_ARGUMENT when `path` is not a directory or a symbolic-link cycle is found.
@@ -83,11 +106,7 @@ class FileDigester {
 
  private:
   struct Entry {
-    uint64_t device = 0;
-    uint64_t inode = 0;
-    int64_t size = 0;
-    int64_t mtime_ns = 0;
-    int64_t ctime_ns = 0;
+    FileStamp stamp;
     Digest digest;
   };
 

@@ -14,6 +14,12 @@
 //   absl::StatusOr<int64_t> id = store->RecordExecution(execution);
 //   absl::StatusOr<mlops::Subgraph> up = store->Upstream(mlops::LineageNode::Of(model_digest));
 //
+// Listings that can grow without bound (ExecutionsOfStep, FindRuns, FindArtifactsByPrefix)
+// are paged (page.h): they take a PageRequest and return a Page whose `next_page_token` says
+// whether more follow. By default (max_results 0) they return everything; no query cuts
+// its answer without saying so. The other listings (a run's executions, an artifact's
+// producers and consumers, closures, StepOutputs) always return everything.
+//
 // Thread safety: implementations are safe for concurrent use by many threads; the SQLite
 // implementation also by many processes sharing one database file.
 #ifndef MLOPS_LINEAGE_LINEAGE_STORE_H_
@@ -30,6 +36,7 @@
 #include "absl/time/time.h"
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
+#include "mlops/lineage/page.h"
 
 namespace mlops {
 
@@ -52,13 +59,12 @@ struct ClosureOptions {
   bool include_cache_hits = false;
 };
 
-// Which runs FindRuns returns. Unset fields do not filter.
+// Which runs FindRuns returns. Unset fields do not filter. (How many: its PageRequest.)
 struct RunFilter {
   std::optional<std::string> program;
   std::optional<Run::Status> status;
   std::optional<absl::Time> started_after;   // inclusive
   std::optional<absl::Time> started_before;  // exclusive
-  int limit = 100;                           // newest first
 };
 
 // How many executions a run has (LineageStore::CountExecutions).
@@ -83,8 +89,12 @@ class LineageStore {
   // NOT_FOUND if there is no run with this id.
   virtual absl::StatusOr<Run> GetRun(int64_t id) = 0;
 
-  // Runs matching `filter`, newest first.
-  virtual absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter) = 0;
+  // Runs matching `filter`, newest first (by start time, then by id), paged as `page` asks
+  // (page.h; by default all of them). A page token continues only a FindRuns with the
+  // same filter. INVALID_ARGUMENT for a negative max_results or a token that is malformed
+  // or from another query.
+  virtual absl::StatusOr<Page<Run>> FindRuns(const RunFilter& filter,
+                                             const PageRequest& page = {}) = 0;
 
   // Deletes the run, its executions and their events, and every artifact that no remaining
   // execution refers to. NOT_FOUND if there is no such run.
@@ -107,12 +117,15 @@ class LineageStore {
   // NOT_FOUND if no execution has read or written this artifact.
   virtual absl::StatusOr<Artifact> GetArtifact(const Digest& digest) = 0;
 
-  // The executions of a run, in id order. NOT_FOUND if there is no such run.
+  // The executions of a run, all of them, in id order. NOT_FOUND if there is no such run.
   virtual absl::StatusOr<std::vector<Execution>> ExecutionsOfRun(int64_t run_id) = 0;
 
-  // The most recent executions of a step (by start time, newest first), at most `limit`.
-  virtual absl::StatusOr<std::vector<Execution>> ExecutionsOfStep(const std::string& step_name,
-                                                                  int limit = 100) = 0;
+  // The executions of a step, newest first (by start time, then by id), paged as `page`
+  // asks (page.h; by default all of them). Empty if there are none. A page token continues
+  // only ExecutionsOfStep of the same step. INVALID_ARGUMENT for a negative max_results or
+  // a token that is malformed or from another query.
+  virtual absl::StatusOr<Page<Execution>> ExecutionsOfStep(const std::string& step_name,
+                                                           const PageRequest& page = {}) = 0;
 
   // Executions that output the artifact (computing ones first, then cache hits; each group
   // in id order). Empty if none.
@@ -135,11 +148,13 @@ class LineageStore {
   // Read-only lookups for tools (the `mlops` command line).
 
   // The digests of the artifacts whose hex form starts with `hex_prefix` (1 to 32 hex
-  // characters, either case), in digest order, at most `limit` of them. Empty if none.
-  // INVALID_ARGUMENT, quoting the prefix, if it is empty, longer than 32 characters or not
-  // hex.
-  virtual absl::StatusOr<std::vector<Digest>> FindArtifactsByPrefix(
-      absl::string_view hex_prefix, int limit = 100) = 0;
+  // characters, either case), in digest order, paged as `page` asks (page.h; by default
+  // all of them). Empty if none. INVALID_ARGUMENT, quoting the prefix, if it is empty,
+  // longer than 32 characters or not hex; INVALID_ARGUMENT for a negative max_results or a
+  // token that is malformed or from another query (the same prefix in either case is the
+  // same query).
+  virtual absl::StatusOr<Page<Digest>> FindArtifactsByPrefix(absl::string_view hex_prefix,
+                                                             const PageRequest& page = {}) = 0;
 
   // Every (artifact, step) pair such that an execution of that step output the artifact,
   // cache hits included, each pair once, ordered by digest then step name.

@@ -15,6 +15,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/lineage_store_fixture.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -53,7 +54,7 @@ TEST_P(SqliteLineageStoreTest, QueriesSeeRecordsBeforeFlush) {
   absl::StatusOr<Artifact> art = store_->GetArtifact(Digest::Of("u"));
   EXPECT_TRUE(art.ok()) << art.status();
   Record(Exec(run, "g", {}, {}, false, kT0 + 7));
-  absl::StatusOr<std::vector<Execution>> of_step = store_->ExecutionsOfStep("g");
+  absl::StatusOr<std::vector<Execution>> of_step = Whole(store_->ExecutionsOfStep("g"));
   ASSERT_TRUE(of_step.ok()) << of_step.status();
   EXPECT_EQ(of_step->size(), 1u);
   Record(Exec(run, "h", {}, {}, false, kT0 + 8));
@@ -151,7 +152,7 @@ TEST_P(SqliteLineageStoreTest, ConcurrentThreadsRecord) {
   absl::StatusOr<std::vector<Execution>> c = store_->Consumers(Digest::Of("shared"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->size(), static_cast<size_t>(kThreads * kPerThread));
-  absl::StatusOr<std::vector<mlops::Run>> found = store_->FindRuns({});
+  absl::StatusOr<std::vector<mlops::Run>> found = Whole(store_->FindRuns({}));
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->size(), static_cast<size_t>(kThreads));
 }

@@ -12,6 +12,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/lineage_store_fixture.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -94,13 +95,13 @@ TEST_P(SqliteLineageStoreTest, DeleteRun) {
     absl::StatusOr<Artifact> a = store_->GetArtifact(Digest::Of(name));
     EXPECT_EQ(a.status().code(), absl::StatusCode::kNotFound) << name << ": " << a.status();
   }
-  absl::StatusOr<std::vector<Execution>> steps = store_->ExecutionsOfStep("load");
+  absl::StatusOr<std::vector<Execution>> steps = Whole(store_->ExecutionsOfStep("load"));
   ASSERT_TRUE(steps.ok());
   EXPECT_THAT(*steps, IsEmpty());
 
   if (IsFile()) {
     Open(Options());
-    absl::StatusOr<std::vector<mlops::Run>> runs = store_->FindRuns({});
+    absl::StatusOr<std::vector<mlops::Run>> runs = Whole(store_->FindRuns({}));
     ASSERT_TRUE(runs.ok()) << runs.status();
     EXPECT_THAT(RunIds(*runs), ElementsAre(run3));
   }

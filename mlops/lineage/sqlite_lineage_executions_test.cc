@@ -15,6 +15,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/lineage_store_fixture.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -197,7 +198,7 @@ TEST_P(SqliteLineageStoreTest, RecordExecutionRejectsBadInput) {
   EXPECT_EQ(id.status().code(), absl::StatusCode::kNotFound) << id.status();
 
   // Nothing of the rejected records was stored.
-  absl::StatusOr<std::vector<Execution>> of_step = store_->ExecutionsOfStep("s");
+  absl::StatusOr<std::vector<Execution>> of_step = Whole(store_->ExecutionsOfStep("s"));
   ASSERT_TRUE(of_step.ok()) << of_step.status();
   EXPECT_THAT(*of_step, IsEmpty());
   absl::StatusOr<Artifact> a = store_->GetArtifact(Digest::Of("a"));
@@ -223,7 +224,7 @@ TEST_P(SqliteLineageStoreTest, GetUnknownIsNotFound) {
   absl::StatusOr<std::vector<Execution>> c = store_->Consumers(Digest::Of("nothing"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(*c, IsEmpty());
-  absl::StatusOr<std::vector<Execution>> s = store_->ExecutionsOfStep("nothing");
+  absl::StatusOr<std::vector<Execution>> s = Whole(store_->ExecutionsOfStep("nothing"));
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_THAT(*s, IsEmpty());
 }
@@ -266,18 +267,23 @@ TEST_P(SqliteLineageStoreTest, ExecutionsOfStepNewestFirst) {
   const int64_t d = Record(Exec(0, "train", {}, {}, false, kT0 + 40));
   const int64_t e = Record(Exec(0, "train", {}, {}, false, kT0 + 20));
 
-  absl::StatusOr<std::vector<Execution>> got = store_->ExecutionsOfStep("train");
+  absl::StatusOr<std::vector<Execution>> got = Whole(store_->ExecutionsOfStep("train"));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(Ids(*got), ElementsAre(d, a, e, c, b));
-  got = store_->ExecutionsOfStep("train", 2);
-  ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_THAT(Ids(*got), ElementsAre(d, a));
-  got = store_->ExecutionsOfStep("train", 1);
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(got->size(), 1u);
-  EXPECT_EQ(got->front().step_name(), "train");
-  EXPECT_EQ(got->front().start_time().seconds(), kT0 + 40);
-  got = store_->ExecutionsOfStep("trai");
+  PageRequest two;
+  two.max_results = 2;
+  absl::StatusOr<Page<Execution>> page = store_->ExecutionsOfStep("train", two);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Ids(page->items), ElementsAre(d, a));
+  EXPECT_TRUE(page->has_more());
+  PageRequest one;
+  one.max_results = 1;
+  page = store_->ExecutionsOfStep("train", one);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items.front().step_name(), "train");
+  EXPECT_EQ(page->items.front().start_time().seconds(), kT0 + 40);
+  got = Whole(store_->ExecutionsOfStep("trai"));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(*got, IsEmpty());
 }

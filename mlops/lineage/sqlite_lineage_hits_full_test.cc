@@ -13,6 +13,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/lineage_model.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -145,7 +146,7 @@ TEST_P(SqliteLineageHitsTest, HitsDifferingInInputDigestsOrStepAreStoredInFull) 
   ASSERT_TRUE(of_run.ok()) << of_run.status();
   ExpectExecutions(*of_run, model_.OfRun(run2), "ExecutionsOfRun");
   for (const char* step : {"train", "train_renamed"}) {
-    absl::StatusOr<std::vector<Execution>> of_step = store_->ExecutionsOfStep(step);
+    absl::StatusOr<std::vector<Execution>> of_step = Whole(store_->ExecutionsOfStep(step));
     ASSERT_TRUE(of_step.ok()) << of_step.status();
     ExpectExecutions(*of_step, model_.OfStep(step), step);
   }

@@ -15,6 +15,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/lineage_model.h"
+#include "mlops/testing/pages.h"
 #include "mlops/testing/status_matchers.h"
 
 namespace mlops {
@@ -42,7 +43,7 @@ TEST_P(SqliteLineageHitsTest, WarmRerunStoresHitsCompactlyAndReadsThemExactly) {
   EXPECT_THAT((*of_run)[0], EqualsProto(w.a2));
   EXPECT_THAT((*of_run)[1], EqualsProto(w.b2));
   EXPECT_THAT((*of_run)[2], EqualsProto(w.c2));
-  absl::StatusOr<std::vector<Execution>> of_step = store_->ExecutionsOfStep("train");
+  absl::StatusOr<std::vector<Execution>> of_step = Whole(store_->ExecutionsOfStep("train"));
   ASSERT_TRUE(of_step.ok()) << of_step.status();
   ASSERT_EQ(of_step->size(), 2u);
   EXPECT_THAT((*of_step)[0], EqualsProto(w.b2));

@@ -16,6 +16,7 @@
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/testing/files.h"
 #include "mlops/testing/lineage_records.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -75,28 +76,38 @@ class LookupTest : public ::testing::Test {
 };
 
 TEST_F(LookupTest, PrefixMatchesInDigestOrder) {
-  absl::StatusOr<std::vector<Digest>> found = store_->FindArtifactsByPrefix("a1");
+  absl::StatusOr<std::vector<Digest>> found = Whole(store_->FindArtifactsByPrefix("a1"));
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_THAT(*found, ElementsAre(kA, kB, kC));
-  found = store_->FindArtifactsByPrefix("a1b");
+  found = Whole(store_->FindArtifactsByPrefix("a1b"));
   ASSERT_TRUE(found.ok());
   EXPECT_THAT(*found, ElementsAre(kA, kB));
-  found = store_->FindArtifactsByPrefix("A1B3");  // either case
+  found = Whole(store_->FindArtifactsByPrefix("A1B3"));  // either case
   ASSERT_TRUE(found.ok());
   EXPECT_THAT(*found, ElementsAre(kB));
-  found = store_->FindArtifactsByPrefix(kC.ToHex());  // a whole digest
+  found = Whole(store_->FindArtifactsByPrefix(kC.ToHex()));  // a whole digest
   ASSERT_TRUE(found.ok());
   EXPECT_THAT(*found, ElementsAre(kC));
-  found = store_->FindArtifactsByPrefix("0");
+  found = Whole(store_->FindArtifactsByPrefix("0"));
   ASSERT_TRUE(found.ok());
   EXPECT_THAT(*found, ElementsAre(kZ));
 }
 
-TEST_F(LookupTest, PrefixLimitAndNoMatch) {
-  absl::StatusOr<std::vector<Digest>> found = store_->FindArtifactsByPrefix("a1", 2);
-  ASSERT_TRUE(found.ok());
-  EXPECT_THAT(*found, ElementsAre(kA, kB));
-  found = store_->FindArtifactsByPrefix("b");
+TEST_F(LookupTest, PrefixPagesAndNoMatch) {
+  PageRequest two;
+  two.max_results = 2;
+  absl::StatusOr<Page<Digest>> page = store_->FindArtifactsByPrefix("a1", two);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->items, ElementsAre(kA, kB));
+  ASSERT_TRUE(page->has_more());
+  two.page_token = page->next_page_token;
+  page = store_->FindArtifactsByPrefix("A1", two);  // the same query in either case
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->items, ElementsAre(kC));
+  EXPECT_FALSE(page->has_more());
+  // A token of prefix "a1" does not continue prefix "a".
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->FindArtifactsByPrefix("a", two).status()));
+  absl::StatusOr<std::vector<Digest>> found = Whole(store_->FindArtifactsByPrefix("b"));
   ASSERT_TRUE(found.ok());
   EXPECT_THAT(*found, IsEmpty());
 }
@@ -104,7 +115,7 @@ TEST_F(LookupTest, PrefixLimitAndNoMatch) {
 TEST_F(LookupTest, MalformedPrefixIsInvalidArgument) {
   for (const std::string& bad :
        {std::string(""), std::string("xyz"), std::string("a1-"), std::string(33, 'a')}) {
-    absl::StatusOr<std::vector<Digest>> found = store_->FindArtifactsByPrefix(bad);
+    absl::StatusOr<std::vector<Digest>> found = Whole(store_->FindArtifactsByPrefix(bad));
     ASSERT_FALSE(found.ok()) << bad;
     EXPECT_TRUE(absl::IsInvalidArgument(found.status())) << found.status();
     EXPECT_THAT(std::string(found.status().message()), HasSubstr("\"" + bad + "\""));

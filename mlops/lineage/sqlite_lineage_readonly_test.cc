@@ -32,6 +32,7 @@
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/testing/files.h"
 #include "mlops/testing/lineage_records.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -106,10 +107,10 @@ std::map<std::string, std::string> ReadEverything(SqliteLineageStore& store, con
                : c.status().ToString();
   }
   RunFilter all;
-  put("FindRuns", store.FindRuns(all));
+  put("FindRuns", Whole(store.FindRuns(all)));
   for (int64_t id : r.executions) put(absl::StrCat("GetExecution ", id), store.GetExecution(id));
   for (const char* step : {"load", "clean", "train"}) {
-    put(absl::StrCat("ExecutionsOfStep ", step), store.ExecutionsOfStep(step));
+    put(absl::StrCat("ExecutionsOfStep ", step), Whole(store.ExecutionsOfStep(step)));
   }
   for (const char* value : {"raw", "table", "clean", "model", "report"}) {
     const Digest d = *Digest::FromHex(H(value));
@@ -121,7 +122,8 @@ std::map<std::string, std::string> ReadEverything(SqliteLineageStore& store, con
     ClosureOptions hits;
     hits.include_cache_hits = true;
     put(absl::StrCat("Upstream+hits ", value), store.Upstream(LineageNode::Of(d), hits));
-    absl::StatusOr<std::vector<Digest>> found = store.FindArtifactsByPrefix(H(value).substr(0, 6));
+    absl::StatusOr<std::vector<Digest>> found =
+        Whole(store.FindArtifactsByPrefix(H(value).substr(0, 6)));
     out[absl::StrCat("FindArtifactsByPrefix ", value)] =
         found.ok() ? absl::StrCat(found->size(), found->empty() ? "" : found->front().ToHex())
                    : found.status().ToString();
@@ -194,7 +196,7 @@ TEST(ReadOnlyTest, WritesFailFailedPreconditionNamingThePath) {
   }
   EXPECT_TRUE(store.Flush().ok());  // nothing to commit
   // Nothing was written.
-  absl::StatusOr<std::vector<mlops::Run>> runs = store.FindRuns(RunFilter());
+  absl::StatusOr<std::vector<mlops::Run>> runs = Whole(store.FindRuns(RunFilter()));
   ASSERT_TRUE(runs.ok());
   EXPECT_EQ(runs->size(), 2u);
 }
@@ -235,12 +237,12 @@ TEST(ReadOnlyTest, ADatabaseWithAWriterAttachedIsReadThroughItsWal) {
   {
     absl::StatusOr<std::unique_ptr<SqliteLineageStore>> ro = OpenReadOnly(path);
     ASSERT_TRUE(ro.ok()) << ro.status();
-    absl::StatusOr<std::vector<mlops::Run>> runs = (*ro)->FindRuns(RunFilter());
+    absl::StatusOr<std::vector<mlops::Run>> runs = Whole((*ro)->FindRuns(RunFilter()));
     ASSERT_TRUE(runs.ok()) << runs.status();
     EXPECT_EQ(runs->size(), 3u);
     // Commits made while it is open are seen too (the usual WAL locking).
     ASSERT_TRUE((*writer)->BeginRun(run).ok());
-    runs = (*ro)->FindRuns(RunFilter());
+    runs = Whole((*ro)->FindRuns(RunFilter()));
     ASSERT_TRUE(runs.ok()) << runs.status();
     EXPECT_EQ(runs->size(), 4u);
     absl::StatusOr<RunCounts> c = (*ro)->CountExecutions(r.runs[1]);
@@ -343,7 +345,7 @@ TEST(ReadOnlyTest, ReadableWithoutWritePermission) {
         std::fprintf(stderr, "read-only open as nobody: %s\n", ro.status().ToString().c_str());
         ::_exit(11);
       }
-      absl::StatusOr<std::vector<mlops::Run>> runs = (*ro)->FindRuns(RunFilter());
+      absl::StatusOr<std::vector<mlops::Run>> runs = Whole((*ro)->FindRuns(RunFilter()));
       if (!runs.ok() || runs->size() != want) ::_exit(12);
       absl::StatusOr<std::vector<Execution>> execs = (*ro)->ExecutionsOfRun(1);
       if (!execs.ok() || execs->size() != 3) ::_exit(13);

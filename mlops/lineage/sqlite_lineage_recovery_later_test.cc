@@ -267,11 +267,11 @@ TEST(SqliteLineageRecoveryLaterTest, ProcessesOpeningADamagedFileAtOnceRecoverIt
   std::unique_ptr<SqliteLineageStore> store = OpenStore(path);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(RecoveriesOf(*store), 1u);
-  absl::StatusOr<std::vector<mlops::Run>> runs = store->FindRuns(RunFilter());
+  absl::StatusOr<Page<mlops::Run>> runs = store->FindRuns(RunFilter());
   ASSERT_TRUE(runs.ok()) << runs.status();
-  EXPECT_EQ(runs->size(), 1u + kProcesses) << "the salvaged run and each child's";
+  EXPECT_EQ(runs->items.size(), 1u + kProcesses) << "the salvaged run and each child's";
   std::set<int64_t> ids;
-  for (const mlops::Run& r : *runs) {
+  for (const mlops::Run& r : runs->items) {
     absl::StatusOr<std::vector<Execution>> execs = store->ExecutionsOfRun(r.id());
     ASSERT_TRUE(execs.ok()) << execs.status();
     EXPECT_EQ(execs->size(), absl::StartsWith(r.program(), "child") ? 5u : kExecutions + 0u);

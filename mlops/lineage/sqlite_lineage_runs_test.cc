@@ -11,6 +11,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/testing/lineage_store_fixture.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -77,7 +78,7 @@ TEST_P(SqliteLineageStoreTest, RunErrors) {
   absl::Status s = store_->UpdateRun(unknown);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound) << s;
   // The failed update created nothing.
-  absl::StatusOr<std::vector<mlops::Run>> all = store_->FindRuns({});
+  absl::StatusOr<std::vector<mlops::Run>> all = Whole(store_->FindRuns({}));
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_THAT(*all, IsEmpty());
 }
@@ -94,7 +95,7 @@ TEST_P(SqliteLineageStoreTest, FindRuns) {
   const int64_t g = BeginRun(MakeRun("train", kT0 - 100, mlops::Run::SUCCEEDED));
 
   const auto find = [&](const RunFilter& filter) -> std::vector<int64_t> {
-    absl::StatusOr<std::vector<mlops::Run>> runs = store_->FindRuns(filter);
+    absl::StatusOr<std::vector<mlops::Run>> runs = Whole(store_->FindRuns(filter));
     EXPECT_TRUE(runs.ok()) << runs.status();
     return runs.ok() ? RunIds(*runs) : std::vector<int64_t>{};
   };
@@ -129,20 +130,25 @@ TEST_P(SqliteLineageStoreTest, FindRuns) {
   before_only.started_before = absl::FromUnixSeconds(kT0);
   EXPECT_THAT(find(before_only), ElementsAre(g));
 
-  RunFilter limited;
-  limited.limit = 2;
-  EXPECT_THAT(find(limited), ElementsAre(f, e));
-  limited.limit = 1;
-  limited.program = "eval";
-  EXPECT_THAT(find(limited), ElementsAre(e));
+  PageRequest two;
+  two.max_results = 2;
+  absl::StatusOr<Page<mlops::Run>> page = store_->FindRuns({}, two);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(RunIds(page->items), ElementsAre(f, e));
+  EXPECT_TRUE(page->has_more());
+  RunFilter eval;
+  eval.program = "eval";
+  PageRequest one;
+  one.max_results = 1;
+  page = store_->FindRuns(eval, one);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(RunIds(page->items), ElementsAre(e));
 
   // Whole runs come back, not just ids.
-  absl::StatusOr<std::vector<mlops::Run>> runs = store_->FindRuns(limited);
-  ASSERT_TRUE(runs.ok()) << runs.status();
-  ASSERT_EQ(runs->size(), 1u);
+  ASSERT_EQ(page->items.size(), 1u);
   mlops::Run expected = MakeRun("eval", kT0 + 30, mlops::Run::SUCCEEDED);
   expected.set_id(e);
-  EXPECT_THAT(runs->front(), EqualsProto(expected));
+  EXPECT_THAT(page->items.front(), EqualsProto(expected));
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "mlops/lineage/internal/closure.h"
 #include "mlops/lineage/internal/columns.h"
 #include "mlops/lineage/internal/lineage_db.h"
+#include "mlops/lineage/internal/paging.h"
 #include "mlops/lineage/internal/record_queue.h"
 
 namespace mlops {
@@ -177,9 +178,21 @@ absl::StatusOr<Run> SqliteLineageStore::GetRun(int64_t id) {
   return db_->Read([&](LineageReader& r) { return r.GetRun(id); });
 }
 
-absl::StatusOr<std::vector<Run>> SqliteLineageStore::FindRuns(const RunFilter& filter) {
-  MutexLock lock(db_->mu());
-  return db_->Read([&](LineageReader& r) { return r.FindRuns(filter); });
+absl::StatusOr<Page<Run>> SqliteLineageStore::FindRuns(const RunFilter& filter,
+                                                       const PageRequest& page) {
+  const std::string query = lineage_internal::RunsQuery(filter);
+  absl::StatusOr<lineage_internal::NewestFirst> after =
+      lineage_internal::ResumeNewestFirst(page, query);
+  if (!after.ok()) return after.status();
+  absl::StatusOr<std::vector<Run>> runs;
+  {
+    MutexLock lock(db_->mu());
+    runs = db_->Read(
+        [&](LineageReader& r) { return r.FindRuns(filter, *after, RowsToFetch(page)); });
+  }
+  if (!runs.ok()) return runs.status();
+  return CutPage(*std::move(runs), page, query,
+                 [](const Run& r) { return lineage_internal::PositionOf(r); });
 }
 
 absl::StatusOr<Execution> SqliteLineageStore::GetExecution(int64_t id) {
@@ -197,10 +210,19 @@ absl::StatusOr<std::vector<Execution>> SqliteLineageStore::ExecutionsOfRun(int64
                          [&](LineageReader& r) { return r.ExecutionsOfRun(run_id); });
 }
 
-absl::StatusOr<std::vector<Execution>> SqliteLineageStore::ExecutionsOfStep(
-    const std::string& step_name, int limit) {
-  return AfterFlush(*db_, *queue_,
-                    [&](LineageReader& r) { return r.ExecutionsOfStep(step_name, limit); });
+absl::StatusOr<Page<Execution>> SqliteLineageStore::ExecutionsOfStep(
+    const std::string& step_name, const PageRequest& page) {
+  const std::string query = lineage_internal::StepQuery(step_name);
+  absl::StatusOr<lineage_internal::NewestFirst> after =
+      lineage_internal::ResumeNewestFirst(page, query);
+  if (!after.ok()) return after.status();
+  absl::StatusOr<std::vector<Execution>> rows =
+      AfterFlush(*db_, *queue_, [&](LineageReader& r) {
+        return r.ExecutionsOfStep(step_name, *after, RowsToFetch(page));
+      });
+  if (!rows.ok()) return rows.status();
+  return CutPage(*std::move(rows), page, query,
+                 [](const Execution& e) { return lineage_internal::PositionOf(e); });
 }
 
 absl::StatusOr<std::vector<Execution>> SqliteLineageStore::Producers(const Digest& digest) {
@@ -227,8 +249,8 @@ absl::StatusOr<Subgraph> SqliteLineageStore::Downstream(const LineageNode& from,
   });
 }
 
-absl::StatusOr<std::vector<Digest>> SqliteLineageStore::FindArtifactsByPrefix(
-    absl::string_view hex_prefix, int limit) {
+absl::StatusOr<Page<Digest>> SqliteLineageStore::FindArtifactsByPrefix(
+    absl::string_view hex_prefix, const PageRequest& page) {
   const std::string prefix = absl::AsciiStrToLower(hex_prefix);
   bool hex = !prefix.empty() && prefix.size() <= Digest::kHexChars;
   for (char c : prefix) hex = hex && absl::ascii_isxdigit(static_cast<unsigned char>(c));
@@ -241,8 +263,16 @@ absl::StatusOr<std::vector<Digest>> SqliteLineageStore::FindArtifactsByPrefix(
   const size_t pad = Digest::kHexChars - prefix.size();
   const Digest low = *Digest::FromHex(prefix + std::string(pad, '0'));
   const Digest high = *Digest::FromHex(prefix + std::string(pad, 'f'));
-  return AfterFlush(*db_, *queue_,
-                    [&](LineageReader& r) { return r.ArtifactsBetween(low, high, limit); });
+  const std::string query = lineage_internal::PrefixQuery(prefix);
+  absl::StatusOr<std::optional<Digest>> after = lineage_internal::ResumeAfterDigest(page, query);
+  if (!after.ok()) return after.status();
+  absl::StatusOr<std::vector<Digest>> rows = AfterFlush(*db_, *queue_, [&](LineageReader& r) {
+    return r.ArtifactsBetween(low, high, *after, RowsToFetch(page));
+  });
+  if (!rows.ok()) return rows.status();
+  return CutPage(*std::move(rows), page, query, [](const Digest& d) {
+    return std::vector<std::string>{d.ToHex()};
+  });
 }
 
 absl::StatusOr<std::vector<LineageStore::StepOutput>> SqliteLineageStore::StepOutputs() {

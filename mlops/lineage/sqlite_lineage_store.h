@@ -138,15 +138,16 @@ class SqliteLineageStore : public LineageStore {
   absl::StatusOr<int64_t> BeginRun(const Run& run) override;
   absl::Status UpdateRun(const Run& run) override;
   absl::StatusOr<Run> GetRun(int64_t id) override;
-  absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter) override;
+  absl::StatusOr<Page<Run>> FindRuns(const RunFilter& filter,
+                                     const PageRequest& page = {}) override;
   absl::Status DeleteRun(int64_t id) override;
   absl::StatusOr<int64_t> RecordExecution(Execution execution) override;
   absl::Status UpdateExecution(const Execution& execution) override;
   absl::StatusOr<Execution> GetExecution(int64_t id) override;
   absl::StatusOr<Artifact> GetArtifact(const Digest& digest) override;
   absl::StatusOr<std::vector<Execution>> ExecutionsOfRun(int64_t run_id) override;
-  absl::StatusOr<std::vector<Execution>> ExecutionsOfStep(const std::string& step_name,
-                                                          int limit = 100) override;
+  absl::StatusOr<Page<Execution>> ExecutionsOfStep(const std::string& step_name,
+                                                   const PageRequest& page = {}) override;
   absl::StatusOr<std::vector<Execution>> Producers(const Digest& digest) override;
   absl::StatusOr<std::vector<Execution>> Consumers(const Digest& digest) override;
   absl::StatusOr<Subgraph> Upstream(const LineageNode& from,
@@ -154,8 +155,8 @@ class SqliteLineageStore : public LineageStore {
   absl::StatusOr<Subgraph> Downstream(const LineageNode& from,
                                       const ClosureOptions& options = {}) override;
   absl::Status Flush() override;
-  absl::StatusOr<std::vector<Digest>> FindArtifactsByPrefix(absl::string_view hex_prefix,
-                                                            int limit = 100) override;
+  absl::StatusOr<Page<Digest>> FindArtifactsByPrefix(absl::string_view hex_prefix,
+                                                     const PageRequest& page = {}) override;
   absl::StatusOr<std::vector<StepOutput>> StepOutputs() override;
   absl::StatusOr<RunCounts> CountExecutions(int64_t run_id) override;
 

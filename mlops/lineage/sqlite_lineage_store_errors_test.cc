@@ -26,6 +26,7 @@
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/testing/files.h"
 #include "mlops/testing/lineage_records.h"
+#include "mlops/testing/pages.h"
 
 namespace mlops {
 namespace test {
@@ -140,7 +141,7 @@ std::vector<std::pair<std::string, std::function<absl::Status(SqliteLineageStore
   };
   for (int k = 0; k < 7; ++k) {
     out.push_back({absl::StrCat("ExecutionsOfStep step", k), [k](SqliteLineageStore& s) {
-                     return s.ExecutionsOfStep(absl::StrCat("step", k), 100000).status();
+                     return s.ExecutionsOfStep(absl::StrCat("step", k)).status();
                    }});
   }
   out.push_back({"Upstream", [n](SqliteLineageStore& s) {
@@ -199,7 +200,7 @@ TEST(SqliteLineageStoreErrorsTest, EveryPageButTheFirstSmashedIsDataLoss) {
     return;
   }
   // Opened: the first query must report the damage.
-  absl::StatusOr<std::vector<mlops::Run>> runs = (*store)->FindRuns({});
+  absl::StatusOr<std::vector<mlops::Run>> runs = Whole((*store)->FindRuns({}));
   ASSERT_FALSE(runs.ok()) << "FindRuns on a smashed database returned " << runs->size() << " runs";
   EXPECT_EQ(runs.status().code(), absl::StatusCode::kDataLoss) << runs.status();
   EXPECT_THAT(std::string(runs.status().message()), HasSubstr(path));

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "mlops/testing/pages.h"
 #include "mlops/testing/status_matchers.h"
 
 namespace mlops {
@@ -241,12 +242,15 @@ void SqliteLineageHitsTest::ExpectReadsExact() {
   }
   for (const std::string& step : model_.Steps()) {
     const std::vector<int64_t> all = model_.OfStep(step);
-    for (int limit : {100, 1, 2, 3}) {
-      absl::StatusOr<std::vector<Execution>> got = store_->ExecutionsOfStep(step, limit);
+    absl::StatusOr<std::vector<Execution>> whole = Whole(store_->ExecutionsOfStep(step));
+    ASSERT_TRUE(whole.ok()) << "ExecutionsOfStep(" << step << "): " << whole.status();
+    ExpectExecutions(*whole, all, absl::StrCat("ExecutionsOfStep(", step, ")"));
+    for (int page_size : {1, 2, 3}) {
+      absl::StatusOr<std::vector<Execution>> got = AllPages<Execution>(
+          [&](const PageRequest& r) { return store_->ExecutionsOfStep(step, r); }, page_size);
       ASSERT_TRUE(got.ok()) << "ExecutionsOfStep(" << step << "): " << got.status();
-      const std::vector<int64_t> want(
-          all.begin(), all.begin() + std::min<size_t>(all.size(), static_cast<size_t>(limit)));
-      ExpectExecutions(*got, want, absl::StrCat("ExecutionsOfStep(", step, ", ", limit, ")"));
+      ExpectExecutions(*got, all,
+                       absl::StrCat("ExecutionsOfStep(", step, ") in pages of ", page_size));
     }
   }
   for (const std::string& hex : model_.digests) {

@@ -30,9 +30,10 @@ struct Codec {
   static std::string Name() {
     static_assert(codec_internal::kAlwaysFalse<U>,
                   "mlops: this type has no mlops::Codec (the compiler names it in the "
-                  "'required from' lines). Declare its fields at namespace scope with "
-                  "MLOPS_CODEC_FIELDS(Type, field1, field2, ...), or specialize "
-                  "mlops::Codec<Type> (see mlops/codec/codec.h).");
+                  "'required from' lines). Declare its fields with MLOPS_CODEC_FIELDS(Type, "
+                  "field1, field2, ...) in Type's namespace, or at global scope with Type's "
+                  "qualified name, before the type is used; or specialize mlops::Codec<Type> "
+                  "(see mlops/codec/codec.h).");
     return "";
   }
   template <typename U = T>

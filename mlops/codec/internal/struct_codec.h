@@ -13,30 +13,45 @@
 #include "mlops/codec/internal/codec_base.h"
 
 // Declares the codec of a struct or class by listing its (accessible) fields, in order.
-// Place it at namespace scope in the type's own namespace (it is found by argument-
-// dependent lookup). The encoding is the fields' encodings in the listed order; the codec's
-// name is `Type` as written. Up to 40 fields. Example:
-//   struct Point { double x; double y; };
-//   MLOPS_CODEC_FIELDS(Point, x, y);
+// Place it at namespace scope, either in the type's own namespace or at global scope with
+// the type's qualified name (for a type whose namespace one cannot reopen):
+//   namespace app { struct Point { double x; double y; }; MLOPS_CODEC_FIELDS(Point, x, y); }
+//   MLOPS_CODEC_FIELDS(vendor::Pose, x, y, theta);   // at global scope
+// Either way it declares functions that argument-dependent lookup finds: through the type
+// in its own namespace, and through MlopsCodecGlobalScope (a type of the global namespace,
+// passed to each of them) at global scope. It must come before the type's first use as a
+// step input or output. The encoding is the fields' encodings in the listed order; the
+// codec's name is `Type` as written (so `Point` and `app::Point` are different signatures,
+// and different cache keys). Up to 40 fields.
 #define MLOPS_CODEC_FIELDS(Type, ...) MLOPS_CODEC_FIELDS_VERSIONED(Type, 1, __VA_ARGS__)
 
 // As MLOPS_CODEC_FIELDS, with an explicit codec version: bump it when the meaning of the
 // fields changes without a change of their types, so that cached results are not reused.
 #define MLOPS_CODEC_FIELDS_VERSIONED(Type, version, ...)                                  \
-  [[maybe_unused]] inline auto MlopsCodecFields(Type& mlops_v) {                          \
+  [[maybe_unused]] inline auto MlopsCodecFields(Type& mlops_v, ::MlopsCodecGlobalScope) {  \
     return std::tie(MLOPS_INTERNAL_FOR_EACH(MLOPS_INTERNAL_FIELD, __VA_ARGS__));         \
   }                                                                                     \
-  [[maybe_unused]] inline auto MlopsCodecFields(const Type& mlops_v) {                    \
+  [[maybe_unused]] inline auto MlopsCodecFields(const Type& mlops_v,                     \
+                                                ::MlopsCodecGlobalScope) {               \
     return std::tie(MLOPS_INTERNAL_FOR_EACH(MLOPS_INTERNAL_FIELD, __VA_ARGS__));         \
   }                                                                                     \
-  [[maybe_unused]] inline constexpr const char* MlopsCodecName(const Type*) {            \
+  [[maybe_unused]] inline constexpr const char* MlopsCodecName(const Type*,              \
+                                                               ::MlopsCodecGlobalScope) { \
     return #Type;                                                                       \
   }                                                                                     \
-  [[maybe_unused]] inline constexpr Type* MlopsCodecTag(Type*) { return nullptr; }        \
-  [[maybe_unused]] inline constexpr uint32_t MlopsCodecVersion(const Type*) {            \
+  [[maybe_unused]] inline constexpr Type* MlopsCodecTag(Type*, ::MlopsCodecGlobalScope) {  \
+    return nullptr;                                                                     \
+  }                                                                                     \
+  [[maybe_unused]] inline constexpr uint32_t MlopsCodecVersion(const Type*,              \
+                                                               ::MlopsCodecGlobalScope) { \
     return version;                                                                     \
   }                                                                                     \
   static_assert(true, "")
+
+// Passed to the functions MLOPS_CODEC_FIELDS declares, so that argument-dependent lookup
+// also searches the global namespace, where a declaration for a type of another namespace
+// may stand. Not for use outside this header.
+struct MlopsCodecGlobalScope {};
 
 #define MLOPS_INTERNAL_FIELD(f) mlops_v.f
 #define MLOPS_INTERNAL_EXPAND(x) x
@@ -98,7 +113,8 @@ inline constexpr bool kHasFieldsDecl = false;
 // encoded without its own fields.
 template <typename T>
 inline constexpr bool kHasFieldsDecl<
-    T, std::enable_if_t<std::is_same_v<decltype(MlopsCodecTag(static_cast<T*>(nullptr))), T*>>> =
+    T, std::enable_if_t<std::is_same_v<
+           decltype(MlopsCodecTag(static_cast<T*>(nullptr), ::MlopsCodecGlobalScope{})), T*>>> =
     true;
 
 template <typename Tuple>
@@ -115,11 +131,15 @@ struct FieldTypes<std::tuple<Refs...>> {
 // User structs declared with MLOPS_CODEC_FIELDS: the fields in order.
 template <typename T>
 struct Codec<T, std::enable_if_t<codec_internal::kHasFieldsDecl<T>>> {
-  using Fields = codec_internal::FieldTypes<decltype(MlopsCodecFields(std::declval<T&>()))>;
+  using Fields = codec_internal::FieldTypes<decltype(MlopsCodecFields(
+      std::declval<T&>(), ::MlopsCodecGlobalScope{}))>;
   static constexpr bool kDefined = true;
-  static constexpr uint32_t kVersion = MlopsCodecVersion(static_cast<const T*>(nullptr));
+  static constexpr uint32_t kVersion =
+      MlopsCodecVersion(static_cast<const T*>(nullptr), ::MlopsCodecGlobalScope{});
   static constexpr size_t kMinSize = Fields::kMinSize;
-  static std::string Name() { return MlopsCodecName(static_cast<const T*>(nullptr)); }
+  static std::string Name() {
+    return MlopsCodecName(static_cast<const T*>(nullptr), ::MlopsCodecGlobalScope{});
+  }
   static std::string Signature() {
     // A recursive type (a field that contains T again) refers back to itself by name.
     static thread_local bool in_progress = false;
@@ -131,13 +151,13 @@ struct Codec<T, std::enable_if_t<codec_internal::kHasFieldsDecl<T>>> {
   }
   static void Write(const T& v, Encoder& out) {
     std::apply([&out](const auto&... f) { (Codec<std::decay_t<decltype(f)>>::Write(f, out), ...); },
-               MlopsCodecFields(v));
+               MlopsCodecFields(v, ::MlopsCodecGlobalScope{}));
   }
   static bool Read(Decoder& in, T& v) {
     if (!in.Enter()) return false;
     const bool ok = std::apply(
         [&in](auto&... f) { return (Codec<std::decay_t<decltype(f)>>::Read(in, f) && ...); },
-        MlopsCodecFields(v));
+        MlopsCodecFields(v, ::MlopsCodecGlobalScope{}));
     in.Leave();
     return ok;
   }

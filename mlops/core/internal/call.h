@@ -2,8 +2,6 @@
 #ifndef MLOPS_CORE_INTERNAL_CALL_H_
 #define MLOPS_CORE_INTERNAL_CALL_H_
 
-#include <sys/stat.h>
-
 #include <exception>
 #include <optional>
 #include <string>
@@ -63,17 +61,20 @@ class ArgHolder {
     }
   }
 
-  // Fills in an ActionInput for this argument (hashing it unless its digest is known).
-  absl::Status Describe(Workspace& ws, size_t index, ActionInput* in) const {
+  // Fills in request->inputs[index] for this argument (hashing it unless its digest is
+  // known); for a file, also notes its stamp in request->files.
+  absl::Status Describe(Workspace& ws, size_t index, ActionRequest* request) const {
+    ActionInput* in = &request->inputs[index];
     in->name = absl::StrCat("arg", index);
     if constexpr (std::is_same_v<Param, File>) {
-      absl::StatusOr<Digest> d = ws.DigestOfFile(get().path());
+      FileStamp stamp;
+      absl::StatusOr<Digest> d = ws.DigestOfFile(get().path(), &stamp);
       if (!d.ok()) return d.status();
+      request->files.push_back(FileInput{get().path(), stamp});
       in->signature = "file";
       in->type_name = "file";
       in->digest = *d;
-      struct stat st;
-      if (::stat(get().path().c_str(), &st) == 0) in->size = static_cast<int64_t>(st.st_size);
+      in->size = stamp.size;
       in->label = get().path();
       in->uri = get().path();
     } else {
@@ -128,20 +129,6 @@ std::vector<std::string> EncodeOutputs(const Output& value) {
   }
 }
 
-// Builds the result from a freshly computed value (no decoding).
-template <typename Output, size_t... I>
-typename Outputs<Output>::Result FromComputed(Output&& value, const ActionOutcome& outcome,
-                                              std::index_sequence<I...>) {
-  if constexpr (Outputs<Output>::kTuple) {
-    return typename Outputs<Output>::Result(Stored<std::tuple_element_t<I, Output>>(
-        std::make_shared<const std::tuple_element_t<I, Output>>(std::move(std::get<I>(value))),
-        outcome.digests[I], outcome.sizes[I])...);
-  } else {
-    return Stored<Output>(std::make_shared<const Output>(std::move(value)), outcome.digests[0],
-                          outcome.sizes[0]);
-  }
-}
-
 // Builds the result by decoding cached bytes.
 template <typename Output, size_t... I>
 absl::StatusOr<typename Outputs<Output>::Result> FromCached(const ActionOutcome& outcome,
@@ -166,6 +153,15 @@ absl::StatusOr<typename Outputs<Output>::Result> FromCached(const ActionOutcome&
   } else {
     return std::get<0>(std::move(stored));
   }
+}
+
+// INTERNAL: the output codec of step `step_name` did not decode what it had just encoded.
+inline absl::Status CodecDoesNotRoundTrip(absl::string_view step_name,
+                                          const absl::Status& decoding) {
+  return absl::InternalError(absl::StrCat(
+      "step '", step_name, "': an output's codec does not decode the value it has just "
+      "encoded (a codec's Read must accept every encoding its Write gives; see "
+      "mlops/codec/codec.h): ", decoding.message()));
 }
 
 // Calls fn, turning StatusOr results and exceptions into a Status naming the step.
@@ -217,48 +213,45 @@ auto CallImpl(Workspace& ws, const CallOptions& options, const S& step,
   ActionRequest req;
   req.step_name = step.name();
   req.step_version = step.version();
+  req.callable = step.callable();
   req.mode = options.mode;
   req.inputs.resize(sizeof...(I));
   absl::Status status;
-  ((status.ok() ? (status = std::get<I>(holders).Describe(ws, I, &req.inputs[I]), 0) : 0),
+  ((status.ok() ? (status = std::get<I>(holders).Describe(ws, I, &req), 0) : 0),
    ...);
   if (!status.ok()) return status;
   DescribeOutputs<Types>(&req, Outputs<Output>::kTuple, std::make_index_sequence<kOutputs>{});
 
-  std::optional<Output> computed;
+  // A computed result is returned decoded from its encoding, as a hit of the same call
+  // would return it: the same bits either way (a NaN's payload, say, is canonical in both).
+  bool computed = false;
   const ActionRunner runner = [&](Context& ctx) -> absl::StatusOr<std::vector<std::string>> {
     absl::StatusOr<Output> out = Invoke(step, ctx, holders, std::index_sequence<I...>{});
     if (!out.ok()) return out.status();
-    std::vector<std::string> encoded = EncodeOutputs(*out);
-    computed = *std::move(out);
-    return encoded;
+    computed = true;
+    return EncodeOutputs(*out);
   };
   absl::StatusOr<ActionOutcome> outcome = ws.Execute(req, runner);
   if (!outcome.ok()) return outcome.status();
-  if (computed.has_value()) {
-    return MarkCall(FromComputed<Output>(std::move(*computed), *outcome,
-                                         std::make_index_sequence<kOutputs>{}),
-                    *outcome);
-  }
   absl::StatusOr<typename Outputs<Output>::Result> result =
       FromCached<Output>(*outcome, std::make_index_sequence<kOutputs>{});
   if (result.ok()) return MarkCall(*std::move(result), *outcome);
+  if (computed) return CodecDoesNotRoundTrip(step.name(), result.status());
   if (req.mode == CacheMode::kReadOnly) return result;
   // Cached bytes that do not decode as the step's output type: never return them; compute.
   req.mode = CacheMode::kForce;
   outcome = ws.Execute(req, runner);
   if (!outcome.ok()) return outcome.status();
-  if (!computed.has_value()) return absl::InternalError("forced call did not compute");
-  return MarkCall(FromComputed<Output>(std::move(*computed), *outcome,
-                                       std::make_index_sequence<kOutputs>{}),
-                  *outcome);
+  result = FromCached<Output>(*outcome, std::make_index_sequence<kOutputs>{});
+  if (!result.ok()) return CodecDoesNotRoundTrip(step.name(), result.status());
+  return MarkCall(*std::move(result), *outcome);
 }
 
 }  // namespace call_internal
 
 template <typename Fn, typename... Args>
 auto Workspace::Call(const Step<Fn>& step, Args&&... args) {
-  return Call(CallOptions{options_.default_mode}, step, std::forward<Args>(args)...);
+  return Call(CallOptions{default_mode_}, step, std::forward<Args>(args)...);
 }
 
 template <typename Fn, typename... Args>

@@ -122,9 +122,10 @@ absl::StatusOr<std::vector<Execution>> CompactHits::OfRun(int64_t run_id) {
 }
 
 absl::StatusOr<std::vector<Execution>> CompactHits::OfStep(const std::string& step_name,
-                                                           int limit) {
+                                                           const NewestFirst& after,
+                                                           int64_t limit) {
   sqlite::Statement& q = *stmts_.compact_hits_of_step;
-  q.BindText(1, step_name).Bind(2, limit);
+  q.BindText(1, step_name).Bind(2, limit).Bind(3, after.start_us).Bind(4, after.id);
   return Rows(q);
 }
 

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "mlops/hash/digest.h"
+#include "mlops/lineage/internal/paging.h"
 #include "mlops/lineage/internal/statements.h"
 #include "mlops/lineage/lineage.pb.h"
 
@@ -48,10 +49,11 @@ class CompactHits {
   // DATA_LOSS if its representative is missing or does not parse.
   absl::StatusOr<Execution> Load(int64_t id);
   absl::StatusOr<bool> Contains(int64_t id);
-  // The compact hits of a run (id order), and of a step (newest first, at most `limit`).
-  // DATA_LOSS as Load.
+  // The compact hits of a run (id order), and of a step (newest first, those older than
+  // `after`, at most `limit`; -1: all). DATA_LOSS as Load.
   absl::StatusOr<std::vector<Execution>> OfRun(int64_t run_id);
-  absl::StatusOr<std::vector<Execution>> OfStep(const std::string& step_name, int limit);
+  absl::StatusOr<std::vector<Execution>> OfStep(const std::string& step_name,
+                                                const NewestFirst& after, int64_t limit);
   // How many compact hits the run has.
   absl::StatusOr<int64_t> CountOfRun(int64_t run_id);
 

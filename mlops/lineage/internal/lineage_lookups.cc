@@ -1,4 +1,5 @@
 // LineageReader: the lookups for tools (the `mlops` command line).
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,13 +10,17 @@
 namespace mlops {
 namespace lineage_internal {
 
-absl::StatusOr<std::vector<Digest>> LineageReader::ArtifactsBetween(const Digest& low,
-                                                                    const Digest& high,
-                                                                    int limit) {
+absl::StatusOr<std::vector<Digest>> LineageReader::ArtifactsBetween(
+    const Digest& low, const Digest& high, const std::optional<Digest>& after, int64_t limit) {
   absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_.Prepare(
-      "SELECT digest FROM artifacts WHERE digest BETWEEN ?1 AND ?2 ORDER BY digest LIMIT ?3");
+      after.has_value()
+          ? "SELECT digest FROM artifacts WHERE digest BETWEEN ?1 AND ?2 AND digest > ?4 "
+            "ORDER BY digest LIMIT ?3"
+          : "SELECT digest FROM artifacts WHERE digest BETWEEN ?1 AND ?2 "
+            "ORDER BY digest LIMIT ?3");
   if (!q.ok()) return q.status();
   (*q)->BindBlob(1, DigestBlob(low)).BindBlob(2, DigestBlob(high)).Bind(3, limit);
+  if (after.has_value()) (*q)->BindBlob(4, DigestBlob(*after));
   std::vector<Digest> out;
   while (true) {
     absl::StatusOr<bool> row = (*q)->Step();

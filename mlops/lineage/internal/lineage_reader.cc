@@ -60,8 +60,12 @@ absl::StatusOr<Run> LineageReader::GetRun(int64_t id) {
   return std::move(rows->front());
 }
 
-absl::StatusOr<std::vector<Run>> LineageReader::FindRuns(const RunFilter& filter) {
-  std::string sql = "SELECT proto FROM runs WHERE 1";
+absl::StatusOr<std::vector<Run>> LineageReader::FindRuns(const RunFilter& filter,
+                                                         const NewestFirst& after,
+                                                         int64_t limit) {
+  // (start_us <= ?6 is implied; said, it lets SQLite use the index on start_us.)
+  std::string sql =
+      "SELECT proto FROM runs WHERE start_us <= ?6 AND (start_us < ?6 OR id < ?7)";
   if (filter.program) absl::StrAppend(&sql, " AND program = ?1");
   if (filter.status) absl::StrAppend(&sql, " AND status = ?2");
   if (filter.started_after) absl::StrAppend(&sql, " AND start_us >= ?3");
@@ -73,7 +77,7 @@ absl::StatusOr<std::vector<Run>> LineageReader::FindRuns(const RunFilter& filter
   if (filter.status) (*q)->Bind(2, *filter.status);
   if (filter.started_after) (*q)->Bind(3, absl::ToUnixMicros(*filter.started_after));
   if (filter.started_before) (*q)->Bind(4, absl::ToUnixMicros(*filter.started_before));
-  (*q)->Bind(5, filter.limit);
+  (*q)->Bind(5, limit).Bind(6, after.start_us).Bind(7, after.id);
   return ParseRows<Run>(**q, path_);
 }
 
@@ -136,14 +140,15 @@ absl::StatusOr<std::vector<Execution>> LineageReader::ExecutionsOfRun(int64_t ru
 }
 
 absl::StatusOr<std::vector<Execution>> LineageReader::ExecutionsOfStep(
-    const std::string& step_name, int limit) {
+    const std::string& step_name, const NewestFirst& after, int64_t limit) {
   absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db_.Prepare(
-      "SELECT proto FROM executions WHERE step = ?1 ORDER BY start_us DESC, id DESC LIMIT ?2");
+      "SELECT proto FROM executions WHERE step = ?1 AND start_us <= ?3 "
+      "AND (start_us < ?3 OR id < ?4) ORDER BY start_us DESC, id DESC LIMIT ?2");
   if (!q.ok()) return q.status();
-  (*q)->BindText(1, step_name).Bind(2, limit);
+  (*q)->BindText(1, step_name).Bind(2, limit).Bind(3, after.start_us).Bind(4, after.id);
   absl::StatusOr<std::vector<Execution>> full = ParseRows<Execution>(**q, path_);
   if (!full.ok()) return full.status();
-  absl::StatusOr<std::vector<Execution>> compact = hits_.OfStep(step_name, limit);
+  absl::StatusOr<std::vector<Execution>> compact = hits_.OfStep(step_name, after, limit);
   if (!compact.ok()) return compact.status();
   // Both newest first (start in whole microseconds, then id): merge and keep `limit`.
   const auto newer = [](const Execution& a, const Execution& b) {

@@ -10,6 +10,7 @@
 #define MLOPS_LINEAGE_INTERNAL_LINEAGE_READER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "mlops/base/internal/sqlite.h"
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/internal/compact_hits.h"
+#include "mlops/lineage/internal/paging.h"
 #include "mlops/lineage/internal/statements.h"
 #include "mlops/lineage/lineage_store.h"
 
@@ -37,16 +39,22 @@ class LineageReader {
   // OK if a run with this id exists, NOT_FOUND naming it if not.
   absl::Status CheckRunExists(int64_t run_id);
   absl::StatusOr<Run> GetRun(int64_t id);
-  absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter);
+  // The runs matching `filter` older than `after` (newest first, paging.h), at most
+  // `limit` of them (-1: all).
+  absl::StatusOr<std::vector<Run>> FindRuns(const RunFilter& filter, const NewestFirst& after,
+                                            int64_t limit);
 
   absl::StatusOr<Execution> LoadExecution(int64_t id);
   absl::StatusOr<std::vector<Execution>> LoadExecutions(const std::vector<int64_t>& ids);
   absl::StatusOr<Artifact> LoadArtifact(const Digest& digest);
-  // As LineageStore::ExecutionsOfRun and ExecutionsOfStep. REQUIRES for ExecutionsOfRun:
-  // the run exists (an unknown run has no executions).
+  // As LineageStore::ExecutionsOfRun. REQUIRES: the run exists (an unknown run has no
+  // executions).
   absl::StatusOr<std::vector<Execution>> ExecutionsOfRun(int64_t run_id);
+  // The executions of the step older than `after` (newest first, paging.h), full rows and
+  // compact hits merged, at most `limit` of them (-1: all).
   absl::StatusOr<std::vector<Execution>> ExecutionsOfStep(const std::string& step_name,
-                                                          int limit);
+                                                          const NewestFirst& after,
+                                                          int64_t limit);
   // The ids of the executions with an event of `kind` on `digest`: those that computed
   // (or read) it, in id order, then its cache hits, in id order; the hits only if
   // `include_cache_hits` or no computing one is recorded.
@@ -57,10 +65,12 @@ class LineageReader {
   absl::StatusOr<std::vector<Execution>> Consumers(const Digest& digest);
 
   // Lookups for tools (lineage_lookups.cc), as LineageStore documents them: the artifacts
-  // whose digests lie in [low, high] (at most `limit`); every (output, step) pair; a run's
-  // counts (REQUIRES: the run exists).
+  // whose digests lie in [low, high] and after `after` if set, in digest order (at most
+  // `limit`; -1: all); every (output, step) pair; a run's counts (REQUIRES: the run
+  // exists).
   absl::StatusOr<std::vector<Digest>> ArtifactsBetween(const Digest& low, const Digest& high,
-                                                       int limit);
+                                                       const std::optional<Digest>& after,
+                                                       int64_t limit);
   absl::StatusOr<std::vector<LineageStore::StepOutput>> StepOutputs();
   absl::StatusOr<RunCounts> CountExecutions(int64_t run_id);
 

@@ -27,13 +27,16 @@ absl::StatusOr<std::unique_ptr<Statements>> PrepareStatements(sqlite::Db& db, bo
        "FROM hits h LEFT JOIN executions r ON r.id = h.rep_id WHERE h.run_id = ?1 "
        "ORDER BY h.id"},
       // Newest first by start time in whole microseconds (floored, as the executions
-      // table's start_us), then by id: the order ExecutionsOfStep promises.
+      // table's start_us), then by id: the order ExecutionsOfStep promises; those older
+      // than (?3, ?4) in that order (paging.h).
       {&s->compact_hits_of_step,
-       "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, 1 "
+       "SELECT id, run_id, start_ns, end_ns, rep_id, proto, 1 FROM ("
+       "SELECT h.id, h.run_id, h.start_ns, h.end_ns, h.rep_id, r.proto, "
+       "(h.start_ns - ((h.start_ns % 1000) + 1000) % 1000) / 1000 AS start_us "
        "FROM executions r JOIN hits h ON h.rep_id = r.id "
-       "WHERE r.step = ?1 AND r.rep_id = 0 "
-       "ORDER BY (h.start_ns - ((h.start_ns % 1000) + 1000) % 1000) / 1000 DESC, h.id DESC "
-       "LIMIT ?2"},
+       "WHERE r.step = ?1 AND r.rep_id = 0) "
+       "WHERE start_us < ?3 OR (start_us = ?3 AND id < ?4) "
+       "ORDER BY start_us DESC, id DESC LIMIT ?2"},
       {&s->count_hits_of_run, "SELECT count(*) FROM hits WHERE run_id = ?1"},
   });
   if (!prepared.ok()) return prepared;

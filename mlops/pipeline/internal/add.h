@@ -3,8 +3,6 @@
 #ifndef MLOPS_PIPELINE_INTERNAL_ADD_H_
 #define MLOPS_PIPELINE_INTERNAL_ADD_H_
 
-#include <sys/stat.h>
-
 #include <memory>
 #include <string>
 #include <tuple>
@@ -97,6 +95,23 @@ void DescribeOutputs(NodeSpec* node, std::index_sequence<O...>) {
   (node->decoders.push_back(&DecodeValue<std::tuple_element_t<O, Types>>), ...);
 }
 
+// Appends each of `encoded`, decoded as the matching element of Types, to `values`.
+template <typename Types, size_t... O>
+absl::Status DecodeEach(const std::vector<std::string>& encoded, std::vector<Value>* values,
+                        std::index_sequence<O...>) {
+  absl::Status status;
+  const auto decode = [&](absl::StatusOr<Value> v) {
+    if (!status.ok()) return;
+    if (v.ok()) {
+      values->push_back(*std::move(v));
+    } else {
+      status = v.status();
+    }
+  };
+  (decode(DecodeValue<std::tuple_element_t<O, Types>>(encoded[O])), ...);
+  return status;
+}
+
 template <typename S, size_t... I>
 Invoker MakeInvoker(const S& step, std::index_sequence<I...>) {
   return [step](Context& ctx, const void* const* inputs,
@@ -111,17 +126,12 @@ Invoker MakeInvoker(const S& step, std::index_sequence<I...>) {
         call_internal::Invoke(step, ctx, refs, std::index_sequence<I...>{});
     if (!out.ok()) return out.status();
     std::vector<std::string> encoded = call_internal::EncodeOutputs(*out);
-    if constexpr (call_internal::Outputs<Output>::kTuple) {
-      std::apply(
-          [&](auto&... v) {
-            (outputs->push_back(
-                 std::make_shared<const std::remove_reference_t<decltype(v)>>(std::move(v))),
-             ...);
-          },
-          *out);
-    } else {
-      outputs->push_back(std::make_shared<const Output>(*std::move(out)));
-    }
+    // Downstream nodes and RunResult get the outputs decoded from their encoding, as a
+    // cache hit gives them: the same bits whether the node ran or hit.
+    using Types = typename call_internal::Outputs<Output>::Types;
+    absl::Status decoded = DecodeEach<Types>(
+        encoded, outputs, std::make_index_sequence<std::tuple_size_v<Types>>{});
+    if (!decoded.ok()) return call_internal::CodecDoesNotRoundTrip(step.name(), decoded);
     return encoded;
   };
 }
@@ -152,6 +162,7 @@ auto AddImpl(Pipeline& p, std::string name, const S& step, std::index_sequence<I
   node.name = std::move(name);
   node.step_name = step.name();
   node.step_version = step.version();
+  node.callable = step.callable();
   node.inputs.resize(sizeof...(I));
   absl::Status status;
   ((status.ok() ? (status = DescribeInput<std::tuple_element_t<I, Params>>(

@@ -43,6 +43,7 @@ struct NodeSpec {
   std::string name;
   std::string step_name;
   int step_version = 0;
+  CallableId callable;  // the step's function (Workspace::Execute checks it)
   std::vector<InputSpec> inputs;
   std::vector<std::string> output_names;
   std::vector<std::string> output_types;

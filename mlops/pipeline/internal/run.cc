@@ -1,7 +1,5 @@
 #include "mlops/pipeline/internal/run.h"
 
-#include <sys/stat.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -166,6 +164,7 @@ class PipelineRun {
     const NodeSpec& spec = nodes_[static_cast<size_t>(node)];
     req->step_name = spec.step_name;
     req->step_version = spec.step_version;
+    req->callable = spec.callable;
     req->output_names = spec.output_names;
     req->output_types = spec.output_types;
     req->output_signature = spec.output_signature;
@@ -180,13 +179,14 @@ class PipelineRun {
         out.size = up.sizes[static_cast<size_t>(in.output)];
       } else if (in.kind == InputSpec::Kind::kFile) {
         const std::string& path = static_cast<const File*>(in.literal.get())->path();
-        absl::StatusOr<Digest> d = ws_.DigestOfFile(path);
+        FileStamp stamp;
+        absl::StatusOr<Digest> d = ws_.DigestOfFile(path, &stamp);
         if (!d.ok()) {
           return Prefixed(d.status(), absl::StrCat("input ", out.name, " (file ", path, "): "));
         }
         out.digest = *d;
-        struct stat st;
-        if (::stat(path.c_str(), &st) == 0) out.size = static_cast<int64_t>(st.st_size);
+        out.size = stamp.size;
+        req->files.push_back(FileInput{path, stamp});
       }
     }
     return absl::OkStatus();
