@@ -19,9 +19,10 @@
 // Damage: a file SQLite finds damaged (one that is not a database, or is corrupt:
 // "database disk image is malformed"), when opening it or at any later read or write, is
 // recovered unless the store is read-only or `recover_damage` is false. Under
-// `<path>.lock`, what SQLite can still read of a copy of it (runs and executions, the
-// executions with their ids, their events, earlier recoveries) is written into a new
-// database; the damaged file is moved aside, never deleted, to
+// `<path>.lock` (a file writers create beside the database to coordinate), what SQLite can
+// still read of a copy of it (runs and executions, each with its id, the events of those
+// executions, earlier recoveries) is written into a new database; the records on pages
+// SQLite cannot reach are lost to it. The damaged file is moved aside, never deleted, to
 // `<path>.damaged-<UTC time, e.g. 20261204T201500Z>` (with its -wal and -shm files), and
 // the new one takes its place. The recovery is said once on stderr and recorded
 // (Recoveries(), shown by `mlops runs` and `mlops show run:N`). The call that met the
