@@ -3,10 +3,10 @@
 // the computing call returns the canonical NaN too (as every later hit does).
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "absl/base/casts.h"
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "mlops/codec/codec.h"
@@ -29,26 +29,10 @@ constexpr uint64_t kCanonicalNan = 0x7ff8000000000000;
 constexpr uint32_t kPayloadNanF = 0x7fc01235;
 constexpr uint32_t kCanonicalNanF = 0x7fc00000;
 
-double FromBits(uint64_t bits) {
-  double d;
-  std::memcpy(&d, &bits, sizeof(d));
-  return d;
-}
-float FromBitsF(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-uint64_t Bits(double d) {
-  uint64_t bits;
-  std::memcpy(&bits, &d, sizeof(d));
-  return bits;
-}
-uint32_t BitsF(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(f));
-  return bits;
-}
+double FromBits(uint64_t bits) { return absl::bit_cast<double>(bits); }
+float FromBitsF(uint32_t bits) { return absl::bit_cast<float>(bits); }
+uint64_t Bits(double d) { return absl::bit_cast<uint64_t>(d); }
+uint32_t BitsF(float f) { return absl::bit_cast<uint32_t>(f); }
 
 struct Reading {
   std::string sensor;
