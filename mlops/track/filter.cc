@@ -29,17 +29,28 @@ constexpr absl::string_view kNumericComparators = "=, !=, <, <=, > or >=";
 
 absl::string_view ComparatorText(Comparator op) {
   switch (op) {
-    case Comparator::kEqual: return "=";
-    case Comparator::kNotEqual: return "!=";
-    case Comparator::kLess: return "<";
-    case Comparator::kLessOrEqual: return "<=";
-    case Comparator::kGreater: return ">";
-    case Comparator::kGreaterOrEqual: return ">=";
-    case Comparator::kLike: return "LIKE";
-    case Comparator::kILike: return "ILIKE";
-    case Comparator::kIn: return "IN";
-    case Comparator::kNotIn: return "NOT IN";
-    case Comparator::kUnknown: break;
+    case Comparator::kEqual:
+      return "=";
+    case Comparator::kNotEqual:
+      return "!=";
+    case Comparator::kLess:
+      return "<";
+    case Comparator::kLessOrEqual:
+      return "<=";
+    case Comparator::kGreater:
+      return ">";
+    case Comparator::kGreaterOrEqual:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "ILIKE";
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
+    case Comparator::kUnknown:
+      break;
   }
   return "?";
 }
@@ -73,40 +84,48 @@ Comparator ReadComparator(Scanner& s) {
 // "metrics", "params", "tags" or the attribute written in full, for messages.
 std::string FieldName(const Identifier& id) {
   switch (id.field) {
-    case Field::kMetric: return "metrics";
-    case Field::kParam: return "params";
-    case Field::kTag: return "tags";
-    default: return absl::StrCat("attributes.", id.key);
+    case Field::kMetric:
+      return "metrics";
+    case Field::kParam:
+      return "params";
+    case Field::kTag:
+      return "tags";
+    default:
+      return absl::StrCat("attributes.", id.key);
   }
 }
 
 // OK if `op` fits the field `id`, else the error at `at` saying which comparators do.
-absl::Status CheckComparator(const Scanner& s, const Identifier& id, Comparator op,
-                             size_t at) {
+absl::Status CheckComparator(const Scanner& s, const Identifier& id, Comparator op, size_t at) {
   const std::string field = FieldName(id);
   const absl::string_view op_text = ComparatorText(op);
   if (IsList(op) && (id.field != Field::kAttribute || IsNumeric(id))) {
-    return s.Error(at, absl::StrCat(op_text, " applies only to the string attributes "
+    return s.Error(at, absl::StrCat(op_text,
+                                    " applies only to the string attributes "
                                     "(status, run_name, run_id, experiment), not to ",
                                     field));
   }
   if (id.field == Field::kMetric && !IsOrdering(op)) {
-    return s.Error(at, absl::StrCat("metrics compare with ", kNumericComparators, ", not ",
-                                    op_text));
+    return s.Error(at,
+                   absl::StrCat("metrics compare with ", kNumericComparators, ", not ", op_text));
   }
   if (IsNumeric(id) && !IsOrdering(op)) {
-    return s.Error(at, absl::StrCat(field, " is a number and compares with ",
-                                    kNumericComparators, ", not ", op_text));
+    return s.Error(at, absl::StrCat(field, " is a number and compares with ", kNumericComparators,
+                                    ", not ", op_text));
   }
   const bool string_op = op == Comparator::kEqual || op == Comparator::kNotEqual ||
                          op == Comparator::kLike || op == Comparator::kILike || IsList(op);
   if (!IsNumeric(id) && !string_op) {
     if (id.field == Field::kAttribute) {
-      return s.Error(at, absl::StrCat(field, " is a string and compares with =, !=, LIKE, "
-                                      "ILIKE, IN or NOT IN, not ", op_text));
+      return s.Error(at, absl::StrCat(field,
+                                      " is a string and compares with =, !=, LIKE, "
+                                      "ILIKE, IN or NOT IN, not ",
+                                      op_text));
     }
-    return s.Error(at, absl::StrCat(field, " compare as strings, with =, !=, LIKE or ILIKE, "
-                                    "not ", op_text));
+    return s.Error(at, absl::StrCat(field,
+                                    " compare as strings, with =, !=, LIKE or ILIKE, "
+                                    "not ",
+                                    op_text));
   }
   return absl::OkStatus();
 }
@@ -158,8 +177,9 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
       return s.Error(at, lhs.field == Field::kMetric
                              ? "metrics compare with numbers, not strings: write the number "
                                "without quotes"
-                             : absl::StrCat(field, " compares with an integer (milliseconds "
-                                                   "since the Unix epoch), not a string"));
+                             : absl::StrCat(field,
+                                            " compares with an integer (milliseconds "
+                                            "since the Unix epoch), not a string"));
     }
     if (value.size() > internal::kMaxStringValueBytes) {
       return s.Error(at, absl::StrCat("string value is ", value.size(), " bytes long; at most ",
@@ -171,14 +191,16 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
   while (!s.AtEnd()) {
     const char n = s.Peek();
     const absl::string_view so_far = s.TextFrom(at);
-    const bool sign = (n == '+' || n == '-') &&
-                      (so_far.empty() || so_far.back() == 'e' || so_far.back() == 'E');
+    const bool sign =
+        (n == '+' || n == '-') && (so_far.empty() || so_far.back() == 'e' || so_far.back() == 'E');
     if (!sign && n != '.' && !absl::ascii_isalnum(static_cast<unsigned char>(n)) && n != '_') {
       break;
     }
     s.Consume(n);
   }
   const absl::string_view token = s.TextFrom(at);
+  // What the message quotes when there is no value: the character that cannot start one.
+  const absl::string_view shown = token.empty() ? s.NextChar() : token;
   bool integer = false;
   const bool number = IsNumber(token, &integer);
   const bool looks_numeric =
@@ -186,14 +208,17 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
                          token[0] == '.' || token[0] == '+' || token[0] == '-');
   if (!number && !looks_numeric) {
     if (IsNumeric(lhs)) {
-      return s.Error(at, token.empty() ? absl::StrCat("expected a number", after)
+      return s.Error(at, shown.empty() ? absl::StrCat("expected a number", after)
                                        : absl::StrCat("expected a number", after, ", not '",
-                                                      Excerpt(token), "'"));
+                                                      Excerpt(shown), "'"));
     }
-    return s.Error(at, token.empty()
-                           ? absl::StrCat("expected a quoted string", after)
-                           : absl::StrCat("expected a quoted string", after, ", such as '",
-                                          Excerpt(token), "'"));
+    if (token.empty()) {
+      return s.Error(at, shown.empty() ? absl::StrCat("expected a quoted string", after)
+                                       : absl::StrCat("expected a quoted string", after, ", not '",
+                                                      shown, "'"));
+    }
+    return s.Error(
+        at, absl::StrCat("expected a quoted string", after, ", such as '", Excerpt(token), "'"));
   }
   if (!number) return s.Error(at, absl::StrCat("malformed number '", Excerpt(token), "'"));
   if (!IsNumeric(lhs)) {
@@ -213,8 +238,10 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
     return Value(d);
   }
   if (!integer) {
-    return s.Error(at, absl::StrCat(field, " takes an integer (milliseconds since the Unix "
-                                           "epoch), not ", digits));
+    return s.Error(at, absl::StrCat(field,
+                                    " takes an integer (milliseconds since the Unix "
+                                    "epoch), not ",
+                                    digits));
   }
   int64_t i = 0;
   if (!absl::SimpleAtoi(digits, &i)) {
@@ -225,6 +252,10 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
 
 absl::StatusOr<Comparison> ReadClause(Scanner& s) {
   const size_t start = s.pos();
+  if (s.ConsumeKeyword("and") && s.Peek() != '.') {
+    return s.Error(start, "expected a clause, not AND");
+  }
+  s.Rewind(start);
   Comparison clause;
   absl::StatusOr<Identifier> lhs = s.ReadIdentifier();
   if (!lhs.ok()) return lhs.status();

@@ -1,5 +1,7 @@
 // ParseFilter and ParseOrderBy on valid input: each identifier type and alias, each
 // comparator, each value form, and the exact tree they give.
+#include "mlops/track/filter.h"
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -12,7 +14,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/testing/status_matchers.h"
-#include "mlops/track/filter.h"
 
 namespace mlops {
 namespace track {
@@ -49,10 +50,9 @@ TEST(ParseFilterTest, EmptyOrBlankMatchesEverything) {
 }
 
 TEST(ParseFilterTest, ClausesJoinedByAndInOrder) {
-  ASSERT_OK_AND_ASSIGN(
-      const Filter filter,
-      ParseFilter("metrics.auc > 0.9 AND params.model = 'logreg' and "
-                  "attributes.status != \"FAILED\" AnD tags.team LIKE 'ml%'"));
+  ASSERT_OK_AND_ASSIGN(const Filter filter,
+                       ParseFilter("metrics.auc > 0.9 AND params.model = 'logreg' and "
+                                   "attributes.status != \"FAILED\" AnD tags.team LIKE 'ml%'"));
   EXPECT_THAT(filter.clauses,
               ElementsAre(C(Metric("auc"), Comparator::kGreater, {0.9}),
                           C(Param("model"), Comparator::kEqual, {std::string("logreg")}),
@@ -139,8 +139,10 @@ TEST(ParseFilterTest, InAndNotInOnStringAttributes) {
 
 TEST(ParseFilterTest, Numbers) {
   const std::vector<std::pair<std::string, double>> cases = {
-      {"0", 0.0},     {"-1", -1.0},   {"+2.5", 2.5},     {".5", 0.5},
-      {"1.", 1.0},    {"1e3", 1e3},   {"1E-3", 1e-3},    {"-2.5e+2", -250},
+      {"0", 0.0},      {"-1", -1.0},
+      {"+2.5", 2.5},   {".5", 0.5},
+      {"1.", 1.0},     {"1e3", 1e3},
+      {"1E-3", 1e-3},  {"-2.5e+2", -250},
       {"0.9000", 0.9}, {"123456789012", 123456789012.0}};
   for (const auto& [text, value] : cases) {
     EXPECT_EQ(OnlyClause(absl::StrCat("metrics.m = ", text)),
@@ -165,8 +167,7 @@ TEST(ParseFilterTest, SqlInAValueIsJustAString) {
       const Filter filter,
       ParseFilter("params.x = '; DROP TABLE runs; --' AND tags.y = \"' OR 1=1 --\""));
   EXPECT_THAT(filter.clauses,
-              ElementsAre(C(Param("x"), Comparator::kEqual,
-                            {std::string("; DROP TABLE runs; --")}),
+              ElementsAre(C(Param("x"), Comparator::kEqual, {std::string("; DROP TABLE runs; --")}),
                           C(Tag("y"), Comparator::kEqual, {std::string("' OR 1=1 --")})));
 }
 
@@ -181,8 +182,7 @@ TEST(ParseFilterTest, KeywordsInsideStringsAndKeysAreNotKeywords) {
 TEST(ParseOrderByTest, BlankIsNoKeys) {
   ASSERT_OK_AND_ASSIGN(const std::vector<OrderKey> keys, ParseOrderBy(" "));
   EXPECT_THAT(keys, IsEmpty());
-  ASSERT_OK_AND_ASSIGN(const std::vector<OrderKey> none,
-                       ParseOrderBy(std::vector<std::string>{}));
+  ASSERT_OK_AND_ASSIGN(const std::vector<OrderKey> none, ParseOrderBy(std::vector<std::string>{}));
   EXPECT_THAT(none, IsEmpty());
 }
 
@@ -196,10 +196,9 @@ TEST(ParseOrderByTest, KeysWithDirectionsDefaultingToAscending) {
 }
 
 TEST(ParseOrderByTest, MlflowListForm) {
-  ASSERT_OK_AND_ASSIGN(
-      const std::vector<OrderKey> keys,
-      ParseOrderBy(std::vector<std::string>{"metrics.auc DESC", "run.name",
-                                            "tags.t ASC, params.p"}));
+  ASSERT_OK_AND_ASSIGN(const std::vector<OrderKey> keys,
+                       ParseOrderBy(std::vector<std::string>{"metrics.auc DESC", "run.name",
+                                                             "tags.t ASC, params.p"}));
   EXPECT_THAT(keys, ElementsAre(OrderKey{Metric("auc"), false},
                                 OrderKey{Attr("run_name", Attribute::kRunName), true},
                                 OrderKey{Tag("t"), true}, OrderKey{Param("p"), true}));

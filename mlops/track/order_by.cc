@@ -21,8 +21,7 @@ using internal::Scanner;
 
 // Appends the keys of `order_by` to `keys`. A blank `order_by` adds nothing if
 // `blank_ok`, else is an error.
-absl::Status AppendOrderBy(absl::string_view order_by, bool blank_ok,
-                           std::vector<OrderKey>& keys) {
+absl::Status AppendOrderBy(absl::string_view order_by, bool blank_ok, std::vector<OrderKey>& keys) {
   Scanner s(order_by, "order_by");
   s.SkipSpace();
   if (s.AtEnd()) {
@@ -44,6 +43,7 @@ absl::Status AppendOrderBy(absl::string_view order_by, bool blank_ok,
     }
     OrderKey key;
     key.field = *std::move(field);
+    absl::string_view clause_text = s.TextFrom(start);
     s.SkipSpace();
     bool direction = true;
     if (s.ConsumeKeyword("desc")) {
@@ -51,7 +51,7 @@ absl::Status AppendOrderBy(absl::string_view order_by, bool blank_ok,
     } else if (!s.ConsumeKeyword("asc")) {
       direction = false;
     }
-    const absl::string_view clause_text = s.TextFrom(start);
+    if (direction) clause_text = s.TextFrom(start);
     keys.push_back(std::move(key));
     s.SkipSpace();
     if (s.AtEnd()) return absl::OkStatus();

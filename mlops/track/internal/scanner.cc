@@ -30,11 +30,16 @@ struct TypeName {
   Field field;
 };
 constexpr TypeName kTypes[] = {
-    {"metrics", Field::kMetric},       {"metric", Field::kMetric},
-    {"params", Field::kParam},         {"param", Field::kParam},
-    {"parameters", Field::kParam},     {"tags", Field::kTag},
-    {"tag", Field::kTag},              {"attributes", Field::kAttribute},
-    {"attribute", Field::kAttribute},  {"attr", Field::kAttribute},
+    {"metrics", Field::kMetric},
+    {"metric", Field::kMetric},
+    {"params", Field::kParam},
+    {"param", Field::kParam},
+    {"parameters", Field::kParam},
+    {"tags", Field::kTag},
+    {"tag", Field::kTag},
+    {"attributes", Field::kAttribute},
+    {"attribute", Field::kAttribute},
+    {"attr", Field::kAttribute},
     {"run", Field::kAttribute},
 };
 
@@ -94,6 +99,13 @@ std::string Excerpt(absl::string_view text) {
   return absl::StrCat(text.substr(0, cut), "...");
 }
 
+absl::string_view Scanner::NextChar() const {
+  size_t end = pos_;
+  if (end < input_.size()) ++end;
+  while (end < input_.size() && IsUtf8Continuation(input_[end])) ++end;
+  return input_.substr(pos_, end - pos_);
+}
+
 void Scanner::SkipSpace() {
   while (!AtEnd() && absl::ascii_isspace(static_cast<unsigned char>(input_[pos_]))) ++pos_;
 }
@@ -126,8 +138,9 @@ absl::StatusOr<Identifier> Scanner::ReadIdentifier() {
   const size_t start = pos_;
   const absl::string_view type = ReadWord();
   if (type.empty()) {
-    return Error(start, "expected an identifier such as metrics.auc, params.lr, tags.team "
-                        "or attributes.status");
+    return Error(start,
+                 "expected an identifier such as metrics.auc, params.lr, tags.team "
+                 "or attributes.status");
   }
   Identifier id;
   for (const TypeName& t : kTypes) {
@@ -183,8 +196,9 @@ absl::StatusOr<std::string> Scanner::ReadKey(absl::string_view type_text) {
     return key;
   }
   if (quote == '\'') {
-    return Error(start, "a key is quoted with backquotes (`a key`) or double quotes, not "
-                        "single quotes");
+    return Error(start,
+                 "a key is quoted with backquotes (`a key`) or double quotes, not "
+                 "single quotes");
   }
   while (!AtEnd() && IsPlainKeyChar(input_[pos_])) ++pos_;
   if (pos_ == start) return Error(start, absl::StrCat("empty key after '", type_text, ".'"));

@@ -40,6 +40,8 @@ class Scanner {
   bool AtEnd() const { return pos_ >= input_.size(); }
   // The byte at pos(); '\0' at the end.
   char Peek() const { return AtEnd() ? '\0' : input_[pos_]; }
+  // The UTF-8 character at pos() (all its bytes); empty at the end.
+  absl::string_view NextChar() const;
   // The input from byte `from` to pos().
   absl::string_view TextFrom(size_t from) const { return input_.substr(from, pos_ - from); }
 
