@@ -96,7 +96,9 @@ std::string FieldName(const Identifier& id) {
 }
 
 // OK if `op` fits the field `id`, else the error at `at` saying which comparators do.
-absl::Status CheckComparator(const Scanner& s, const Identifier& id, Comparator op, size_t at) {
+// `example` is a clause that would fit, for the message about params and tags.
+absl::Status CheckComparator(const Scanner& s, const Identifier& id, Comparator op, size_t at,
+                             absl::string_view example) {
   const std::string field = FieldName(id);
   const absl::string_view op_text = ComparatorText(op);
   if (IsList(op) && (id.field != Field::kAttribute || IsNumeric(id))) {
@@ -123,9 +125,9 @@ absl::Status CheckComparator(const Scanner& s, const Identifier& id, Comparator 
                                       op_text));
     }
     return s.Error(at, absl::StrCat(field,
-                                    " compare as strings, with =, !=, LIKE or ILIKE, "
-                                    "not ",
-                                    op_text));
+                                    " compare as strings, with =, !=, LIKE or ILIKE and a "
+                                    "quoted value (such as ",
+                                    example, "), not with ", op_text));
   }
   return absl::OkStatus();
 }
@@ -154,6 +156,23 @@ bool IsNumber(absl::string_view text, bool* integer) {
     if (digits() == 0) return false;
   }
   return i == text.size();
+}
+
+// Consumes a number, a bare word, or nothing: the run of characters at s.pos() that a
+// number could be made of (signs only first and after an exponent's e).
+absl::string_view ReadNumberLike(Scanner& s) {
+  const size_t at = s.pos();
+  while (!s.AtEnd()) {
+    const char n = s.Peek();
+    const absl::string_view so_far = s.TextFrom(at);
+    const bool sign =
+        (n == '+' || n == '-') && (so_far.empty() || so_far.back() == 'e' || so_far.back() == 'E');
+    if (!sign && n != '.' && !absl::ascii_isalnum(static_cast<unsigned char>(n)) && n != '_') {
+      break;
+    }
+    s.Consume(n);
+  }
+  return s.TextFrom(at);
 }
 
 // Reads one value for `lhs` (written `lhs_text`, compared by `op`) at s.pos().
@@ -187,18 +206,7 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
     }
     return Value(std::move(value));
   }
-  // A number, a bare word, or nothing: the run of characters a number could be made of.
-  while (!s.AtEnd()) {
-    const char n = s.Peek();
-    const absl::string_view so_far = s.TextFrom(at);
-    const bool sign =
-        (n == '+' || n == '-') && (so_far.empty() || so_far.back() == 'e' || so_far.back() == 'E');
-    if (!sign && n != '.' && !absl::ascii_isalnum(static_cast<unsigned char>(n)) && n != '_') {
-      break;
-    }
-    s.Consume(n);
-  }
-  const absl::string_view token = s.TextFrom(at);
+  const absl::string_view token = ReadNumberLike(s);
   // What the message quotes when there is no value: the character that cannot start one.
   const absl::string_view shown = token.empty() ? s.NextChar() : token;
   bool integer = false;
@@ -272,7 +280,16 @@ absl::StatusOr<Comparison> ReadClause(Scanner& s) {
   if (clause.op == Comparator::kUnknown) {
     return s.Error(op_at, absl::StrCat("expected a comparator after '", Excerpt(lhs_text), "'"));
   }
-  if (absl::Status st = CheckComparator(s, clause.lhs, clause.op, op_at); !st.ok()) return st;
+  // For the message when params or tags meet <, >, ...: the value written, quoted.
+  const size_t value_at = s.pos();
+  s.SkipSpace();
+  const absl::string_view number = ReadNumberLike(s);
+  const std::string example =
+      absl::StrCat(Excerpt(lhs_text), " = '", number.empty() ? "x" : Excerpt(number), "'");
+  s.Rewind(value_at);
+  if (absl::Status st = CheckComparator(s, clause.lhs, clause.op, op_at, example); !st.ok()) {
+    return st;
+  }
   s.SkipSpace();
   if (!IsList(clause.op)) {
     absl::StatusOr<Value> value = ReadValue(s, clause.lhs, lhs_text, clause.op);

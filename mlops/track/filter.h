@@ -27,6 +27,7 @@
 //   value      := number | string
 //   number     := [+-] ( digits [ '.' digits* ] | '.' digits ) [ (e|E) [+-] digits ]
 //   string     := "'" any bytes but "'" "'"  |  '"' any bytes but '"' '"'
+// Keys, attribute names included, are case-sensitive and compared after unquoting.
 // Strings have no escapes, as in MLflow: the next quote of the opening kind ends the string,
 // so a value holding a single quote is written in double quotes ("it's") and vice versa.
 // OR, parentheses around clauses, NaN and infinities are not part of the syntax.

@@ -86,9 +86,13 @@ TEST(FilterErrorsTest, ComparatorDoesNotFitTheType) {
   ExpectFilterError("metrics.auc LIKE 'x'", "metrics compare with =, !=, <, <=, > or >=, not LIKE",
                     12);
   ExpectFilterError("params.lr > '0.1'",
-                    "params compare as strings, with =, !=, LIKE or ILIKE, not >", 10);
+                    "params compare as strings, with =, !=, LIKE or ILIKE and a quoted value "
+                    "(such as params.lr = 'x'), not with >",
+                    10);
   ExpectFilterError("tags.t <= 'a'",
-                    "tags compare as strings, with =, !=, LIKE or ILIKE, not <=", 7);
+                    "tags compare as strings, with =, !=, LIKE or ILIKE and a quoted value (such "
+                    "as tags.t = 'x'), not with <=",
+                    7);
   ExpectFilterError("attributes.start_time ILIKE '1%'",
                     "attributes.start_time is a number and compares with =, !=, <, <=, > or >=, "
                     "not ILIKE",
@@ -101,7 +105,13 @@ TEST(FilterErrorsTest, ComparatorDoesNotFitTheType) {
 
 TEST(FilterErrorsTest, ValueDoesNotFitTheType) {
   ExpectFilterError("params.lr > 0.1",
-                    "params compare as strings, with =, !=, LIKE or ILIKE, not >", 10);
+                    "params compare as strings, with =, !=, LIKE or ILIKE and a quoted value "
+                    "(such as params.lr = '0.1'), not with >",
+                    10);
+  ExpectFilterError("params.`learning rate`>=1e-3",
+                    "params compare as strings, with =, !=, LIKE or ILIKE and a quoted value "
+                    "(such as params.`learning rate` = '1e-3'), not with >=",
+                    22);
   ExpectFilterError("params.lr = 0.1",
                     "params compare as strings and need a quoted value, such as '0.1'", 12);
   ExpectFilterError("tags.v != -2", "tags compare as strings and need a quoted value, such as '-2'",
