@@ -234,14 +234,14 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
                                     lhs.field == Field::kAttribute
                                         ? " is a string and needs a quoted value, such as '"
                                         : " compare as strings and need a quoted value, such as '",
-                                    token, "'"));
+                                    Excerpt(token), "'"));
   }
   absl::string_view digits = token;
   absl::ConsumePrefix(&digits, "+");
   if (lhs.field == Field::kMetric) {
     double d = 0;
     if (!absl::SimpleAtod(digits, &d) || !std::isfinite(d)) {
-      return s.Error(at, absl::StrCat("number out of range: ", s.TextFrom(at)));
+      return s.Error(at, absl::StrCat("number out of range: ", Excerpt(token)));
     }
     return Value(d);
   }
@@ -249,11 +249,11 @@ absl::StatusOr<Value> ReadValue(Scanner& s, const Identifier& lhs, absl::string_
     return s.Error(at, absl::StrCat(field,
                                     " takes an integer (milliseconds since the Unix "
                                     "epoch), not ",
-                                    digits));
+                                    Excerpt(token)));
   }
   int64_t i = 0;
   if (!absl::SimpleAtoi(digits, &i)) {
-    return s.Error(at, absl::StrCat("number out of range: ", s.TextFrom(at)));
+    return s.Error(at, absl::StrCat("number out of range: ", Excerpt(token)));
   }
   return Value(i);
 }
