@@ -6,7 +6,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -242,6 +244,34 @@ TEST(FilterErrorsTest, CaretCountsCharactersAndShowsLineBreaksAsSpaces) {
   EXPECT_EQ(std::string(ParseFilter("metrics.a >\n1\tx").status().message()),
             Message("filter", "expected AND or the end of the filter after 'metrics.a >\n1'",
                     "metrics.a > 1 x", 14));
+}
+
+// Every prefix of valid filters, and each with one byte removed, parses or is refused with
+// the three-line message: never a crash, another code, or a caret past the quoted line.
+TEST(FilterErrorsTest, EveryTruncationIsParsedOrRefusedWithACaret) {
+  const std::vector<std::string> filters = {
+      "metrics.auc >= -1.5e-3 AND params.`learning rate` LIKE 'a%' and tags.\"x y\" != \"b\"",
+      "attributes.run_id NOT IN ('a', \"b\") AND run.start_time < 1700000000000",
+      "tags.`caf\xc3\xa9` ILIKE '%\xc3\xa9' AND attr.status IN ('FINISHED')"};
+  for (const std::string& filter : filters) {
+    ASSERT_OK(ParseFilter(filter).status());
+    std::vector<std::string> inputs;
+    for (size_t n = 0; n <= filter.size(); ++n) {
+      inputs.push_back(filter.substr(0, n));
+      if (n < filter.size())
+        inputs.push_back(absl::StrCat(filter.substr(0, n), filter.substr(n + 1)));
+    }
+    for (const std::string& input : inputs) {
+      const absl::StatusOr<Filter> parsed = ParseFilter(input);
+      if (parsed.ok()) continue;
+      ASSERT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << input;
+      const std::vector<std::string> lines = absl::StrSplit(parsed.status().message(), '\n');
+      ASSERT_EQ(lines.size(), 3u) << parsed.status();
+      EXPECT_TRUE(absl::StartsWith(lines[0], "invalid filter: ")) << parsed.status();
+      EXPECT_TRUE(absl::StartsWith(lines[2], "  ") && absl::EndsWith(lines[2], "^")) << input;
+      EXPECT_LE(lines[2].size(), lines[1].size() + 1) << parsed.status();
+    }
+  }
 }
 
 TEST(OrderByErrorsTest, Malformed) {
