@@ -25,7 +25,8 @@
 //               | '`' any bytes but '`' '`'  |  '"' any bytes but '"' '"'
 //   comparator := = | != | < | <= | > | >= | LIKE | ILIKE
 //   value      := number | string
-//   number     := [+-] ( digits [ '.' digits* ] | '.' digits ) [ (e|E) [+-] digits ]
+//   number     := [ '+' | '-' ] ( digits [ '.' [ digits ] ] | '.' digits )
+//                 [ ( 'e' | 'E' ) [ '+' | '-' ] digits ]           (as 1, -2.5, .5, 1e-3)
 //   string     := "'" any bytes but "'" "'"  |  '"' any bytes but '"' '"'
 // Keys, attribute names included, are case-sensitive and compared after unquoting.
 // Strings have no escapes, as in MLflow: the next quote of the opening kind ends the string,
