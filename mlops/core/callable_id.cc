@@ -13,8 +13,9 @@
 namespace mlops {
 namespace {
 
-// typeid names of types with internal linkage start with '*' (GCC compares those by
-// address); the rest of the name is what identifies the type in the source.
+// Types compare by their mangled names, not by type_info identity: a lambda in a header
+// is a distinct type in each file that includes it, yet one function. (libstdc++'s name()
+// already drops the '*' that marks internal linkage; this is for other libraries.)
 const char* Plain(const char* name) { return name[0] == '*' ? name + 1 : name; }
 
 std::string Demangle(const char* mangled) {

@@ -8,8 +8,12 @@
 //
 // Two callables are the same when they have the same type (by its mangled name, so a
 // lambda in a header is one callable in every file that includes it) and, for function
-// pointers, the same target. Two objects of one functor type, or two closures of one
-// lambda with different captures, cannot be told apart and count as the same callable.
+// pointers, the same target. What this cannot tell apart, and counts as one callable:
+// two objects of one functor type, two closures of one lambda with different captures,
+// and two types of the same mangled name in different files (internal-linkage types, e.g.
+// `const auto train = MakeStep("train", 1, [](...) {...});` at namespace scope in two .cc
+// files: both closures are named after `train`). The check catches mistakes within a file
+// and between differently named functions; it is no proof that two steps are one.
 //
 // Example:
 //   mlops::CallableId id = mlops::CallableId::Of(&Twice);

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -68,17 +69,29 @@ absl::Status CompareWithCached(const ActionRequest& request, const ActionResult&
       ") is nondeterministic: the same inputs gave different outputs:", detail));
 }
 
-// ABORTED naming the first file of request.files that is not as it was when hashed.
-absl::Status FilesUnchanged(const ActionRequest& request) {
+// A file changed this close to a step's start may be rewritten, same size, within one tick
+// of its timestamps (as the stat cache's racy window, mlops/hash/file_digest.h).
+constexpr absl::Duration kRacyWindow = absl::Seconds(1);
+
+// ABORTED naming the first file of request.files that is not as it was when hashed, the
+// step having started at `start`.
+absl::Status FilesUnchanged(const ActionRequest& request, absl::Time start) {
+  const int64_t racy_after_ns = absl::ToUnixNanos(start - kRacyWindow);
   for (const FileInput& file : request.files) {
     absl::StatusOr<FileStamp> now = StampFile(file.path);
-    if (now.ok() && *now == file.stamp) continue;
+    if (now.ok() && *now == file.stamp) {
+      if (std::max(now->mtime_ns, now->ctime_ns) < racy_after_ns) continue;
+      absl::StatusOr<Digest> content = DigestFile(file.path);
+      if (content.ok() && *content == file.digest) continue;
+    }
     const std::string what =
         !now.ok() ? absl::StrCat("could no longer be read (", now.status().message(), ")")
         : now->size != file.stamp.size
             ? absl::StrCat("changed (", file.stamp.size, " bytes when hashed, ", now->size,
                            " after)")
-            : std::string("changed (its modification time or inode differs)");
+        : *now != file.stamp
+            ? std::string("changed (its modification time or inode differs)")
+            : std::string("changed (its content differs, its timestamps do not)");
     return absl::AbortedError(absl::StrCat(
         "input file ", file.path, " ", what, " while step '", request.step_name,
         "' (version ", request.step_version, ") ran, so the result may not be of the content "
@@ -204,7 +217,7 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
 Workspace::~Workspace() {
   if (cache_ != nullptr) {
     // Nobody is left to hear of a failed write but the user.
-    const absl::Status s = cache_->Flush();
+    const absl::Status s = FlushResults();
     if (!s.ok()) {
       std::fprintf(stderr, "mlops: a result could not be stored in %s (it will be computed "
                    "again next time): %s\n", dir_.c_str(), s.ToString().c_str());
@@ -226,13 +239,21 @@ Workspace::~Workspace() {
   if (flushed.ok()) flushed = ended;
   if (!flushed.ok()) {
     std::fprintf(stderr, "mlops: the final flush of the workspace %s failed (the lineage of "
-                 "this run, or of its last calls, may be missing): %s\n",
+                 "this run or of its last calls, or the saved file digests, may be "
+                 "missing): %s\n",
                  dir_.empty() ? "in memory" : dir_.c_str(), flushed.ToString().c_str());
   }
 }
 
-absl::Status Workspace::Flush() {
+absl::Status Workspace::FlushResults() {
   absl::Status s = cache_ != nullptr ? cache_->Flush() : absl::OkStatus();
+  MutexLock lock(&unreported_mu_);
+  if (!unreported_.ok()) s = std::exchange(unreported_, absl::OkStatus());
+  return s;
+}
+
+absl::Status Workspace::Flush() {
+  absl::Status s = FlushResults();
   if (lineage_ != nullptr) {
     absl::Status flushed = lineage_->Flush();
     if (s.ok()) s = flushed;
@@ -250,8 +271,11 @@ absl::StatusOr<std::string> Workspace::PathOf(const Digest& digest) {
         "value ", digest.ToHex(), " has no file: this workspace keeps its values in its own "
         "ContentStore, not in a directory (Workspace::InMemory or Create)"));
   }
-  // A failed write is the next Flush's to report; here the file is there or it is not.
-  cache_->Flush().IgnoreError();
+  // A failed write is kept for the next Flush to report; here the file is there or not.
+  if (absl::Status s = cache_->Flush(); !s.ok()) {
+    MutexLock lock(&unreported_mu_);
+    if (unreported_.ok()) unreported_ = s;
+  }
   std::string path = disk_->PathOf(digest);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) return path;
@@ -376,7 +400,9 @@ absl::StatusOr<Workspace::Computed> Workspace::Compute(const ActionRequest& requ
                                           request.step_version,
                                           ") failed: ", values.status().message())));
   }
-  if (absl::Status unchanged = FilesUnchanged(request); !unchanged.ok()) return fail(unchanged);
+  if (absl::Status unchanged = FilesUnchanged(request, start); !unchanged.ok()) {
+    return fail(unchanged);
+  }
   if (values->size() != request.output_names.size()) {
     return fail(absl::InternalError(absl::StrCat("step '", request.step_name, "' produced ",
                                                  values->size(), " outputs, expected ",

@@ -39,7 +39,9 @@
 // result was computed from content other than the key's, so it must not be cached: after
 // the step returns, each file input's stat (device, inode, size, mtime and ctime, what the
 // stat cache trusts) is compared with the one its digest was taken under, and if any
-// differs, or the file is gone, the call fails ABORTED naming the file ("input file F
+// differs, or the file is gone, or (for a file changed within a second of the step's start,
+// when a same-size rewrite could keep its timestamps) its content hashed again differs,
+// the call fails ABORTED naming the file ("input file F
 // changed while step S ran"; as Bazel fails an action whose input was modified during the
 // build). Its execution is recorded as FAILED with that message, and nothing is stored.
 // Calling again hashes the file as it is now. Pipelines check their nodes' file inputs
@@ -60,6 +62,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "mlops/base/mutex.h"
 #include "mlops/core/action_key.h"
 #include "mlops/core/callable_id.h"
 #include "mlops/core/context.h"
@@ -99,7 +102,8 @@ struct WorkspaceOptions {
   // The mode of calls made without CallOptions. The environment variable MLOPS_CACHE_MODE,
   // if set, overrides it for every workspace the program opens: `normal`, `force`,
   // `read-only` or `verify` (e.g. `MLOPS_CACHE_MODE=verify ./train` recomputes every call
-  // and checks it against the cache, see mlops/core/step.h); any other value fails Open
+  // and checks it against the cache, see mlops/core/step.h), even where the program set
+  // a mode here; any other value fails Open
   // (and InMemory, Create) with INVALID_ARGUMENT.
   CacheMode default_mode = CacheMode::kNormal;
   // How hard the content store and action cache work to survive power loss.
@@ -125,6 +129,7 @@ struct WorkspaceOptions {
 struct FileInput {
   std::string path;
   FileStamp stamp;  // the stat its digest is of (FileDigester::File)
+  Digest digest;    // the digest of its content
 };
 
 // One step call, as the engine sees it (built by Call; pipelines build them directly).
@@ -262,6 +267,8 @@ class Workspace {
   struct Computed;  // a result computed by Compute: its entry and execution id
 
   Workspace(std::string dir, WorkspaceOptions options);
+  // cache_->Flush(), or the failed write an earlier wait (PathOf) met and kept.
+  absl::Status FlushResults();
   absl::Status Begin(std::unique_ptr<ContentStore> store, std::unique_ptr<ActionCache> cache,
                      std::unique_ptr<LineageStore> lineage);
 
@@ -294,6 +301,8 @@ class Workspace {
   std::atomic<int64_t> hits_{0};
   std::atomic<int64_t> misses_{0};
   std::atomic<int64_t> failures_{0};
+  Mutex unreported_mu_;
+  absl::Status unreported_ ABSL_GUARDED_BY(unreported_mu_);  // see FlushResults
 };
 
 }  // namespace mlops

@@ -70,7 +70,7 @@ class ArgHolder {
       FileStamp stamp;
       absl::StatusOr<Digest> d = ws.DigestOfFile(get().path(), &stamp);
       if (!d.ok()) return d.status();
-      request->files.push_back(FileInput{get().path(), stamp});
+      request->files.push_back(FileInput{get().path(), stamp, *d});
       in->signature = "file";
       in->type_name = "file";
       in->digest = *d;

@@ -186,7 +186,7 @@ class PipelineRun {
         }
         out.digest = *d;
         out.size = stamp.size;
-        req->files.push_back(FileInput{path, stamp});
+        req->files.push_back(FileInput{path, stamp, *d});
       }
     }
     return absl::OkStatus();
