@@ -37,6 +37,7 @@
 #include "mlops/hash/digest.h"
 #include "mlops/lineage/lineage.pb.h"
 #include "mlops/lineage/page.h"
+#include "mlops/lineage/tracking.h"
 
 namespace mlops {
 
@@ -167,6 +168,39 @@ class LineageStore {
   // How many executions the run has, counted without loading them: what
   // ExecutionsOfRun(run_id) would return, counted. NOT_FOUND if there is no such run.
   virtual absl::StatusOr<RunCounts> CountExecutions(int64_t run_id) = 0;
+
+  // Experiment tracking (tracking.h). Runs name their experiment and their name in the
+  // Run given to BeginRun: an empty experiment is "default"; an empty name becomes
+  // "<program's base name>-<id>". BeginRun fails INVALID_ARGUMENT for an experiment or
+  // name over kMaxTrackingNameBytes.
+
+  // Sets the run's tag `key` (the last write wins). INVALID_ARGUMENT for a bad key or
+  // value (CheckTrackingName, CheckTrackingValue); NOT_FOUND if there is no such run.
+  virtual absl::Status SetRunTag(int64_t run_id, absl::string_view key,
+                                 absl::string_view value) = 0;
+  // Logs a param of the run itself. Write-once: FAILED_PRECONDITION naming both values if
+  // the run already logged `key` with another value (the same value again is OK).
+  // INVALID_ARGUMENT for a bad key or value; NOT_FOUND if there is no such run.
+  virtual absl::Status LogRunParam(int64_t run_id, absl::string_view key,
+                                   absl::string_view value) = 0;
+  // Appends `points` to the series `key` of `owner` (a run's own, or an execution's, which
+  // RecordExecution returned). Queued and written with the executions (batched, see the
+  // implementation). INVALID_ARGUMENT for a bad key; NOT_FOUND if the owner's run is
+  // unknown.
+  virtual absl::Status LogMetricPoints(const MetricOwner& owner, absl::string_view key,
+                                       std::vector<MetricPoint> points) = 0;
+  // The run's tags, params and metrics (tracking.h). NOT_FOUND if there is no such run.
+  virtual absl::StatusOr<RunValues> GetRunValues(int64_t run_id) = 0;
+  // The series `key` of `owner`, in the order logged; empty if it logged none. A cache
+  // hit's series are those of the execution whose result it reuses (its representative,
+  // which computed the result), not copies. NOT_FOUND if the execution (or, for a run's
+  // own, the run) does not exist.
+  virtual absl::StatusOr<std::vector<MetricPoint>> MetricSeries(const MetricOwner& owner,
+                                                                absl::string_view key) = 0;
+  // The names of the series of `owner` (as for MetricSeries), sorted.
+  virtual absl::StatusOr<std::vector<std::string>> MetricKeys(const MetricOwner& owner) = 0;
+  // Every experiment (with at least one run, or "default"), by name.
+  virtual absl::StatusOr<std::vector<Experiment>> Experiments() = 0;
 };
 
 }  // namespace mlops

@@ -282,7 +282,7 @@ TEST(ReadOnlyTest, EmptyForeignNewerAndInMemoryDatabasesAreRefused) {
 
   const std::string newer = dir + "/newer.db";
   RecordPipeline(newer);
-  Sql(newer, "PRAGMA user_version=3;");
+  Sql(newer, "PRAGMA user_version=4;");
   ro = OpenReadOnly(newer);
   EXPECT_TRUE(absl::IsFailedPrecondition(ro.status())) << ro.status();
   EXPECT_THAT(std::string(ro.status().message()), HasSubstr("newer"));

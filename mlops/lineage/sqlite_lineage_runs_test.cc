@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -40,6 +41,9 @@ TEST_P(SqliteLineageStoreTest, RunRoundTrip) {
   ASSERT_GT(id, 0);
   mlops::Run expected = run;
   expected.set_id(id);
+  // Without an experiment or name, a run is in "default" and named after its program.
+  expected.set_experiment("default");
+  expected.set_name(absl::StrCat("train_model-", id));
   absl::StatusOr<mlops::Run> got = store_->GetRun(id);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(*got, EqualsProto(expected));
@@ -148,6 +152,8 @@ TEST_P(SqliteLineageStoreTest, FindRuns) {
   ASSERT_EQ(page->items.size(), 1u);
   mlops::Run expected = MakeRun("eval", kT0 + 30, mlops::Run::SUCCEEDED);
   expected.set_id(e);
+  expected.set_experiment("default");
+  expected.set_name(absl::StrCat("eval-", e));
   EXPECT_THAT(page->items.front(), EqualsProto(expected));
 }
 

@@ -1,6 +1,7 @@
-// The lineage database's schema version: this build writes version 2 (with the hits table),
-// refuses version 1 (written only by development builds) and newer versions, and leaves a
-// refused file as it was.
+// The lineage database's schema version: this build writes version 3 (with the hits table
+// and the tables of experiment tracking), refuses version 1 (written only by development
+// builds) and newer versions, and leaves a refused file as it was. (The upgrade of version 2
+// is sqlite_lineage_upgrade_test's.)
 #include <memory>
 #include <string>
 
@@ -28,13 +29,17 @@ bool TableExists(const std::string& path, const std::string& table) {
                                      table, "'")) == "1";
 }
 
-TEST(SqliteLineageHitsSchemaTest, SchemaVersionIsTwo) {
-  EXPECT_EQ(SqliteLineageStore::kSchemaVersion, 2);
+TEST(SqliteLineageHitsSchemaTest, SchemaVersionIsThree) {
+  EXPECT_EQ(SqliteLineageStore::kSchemaVersion, 3);
   const std::string path = test::FreshDir() + "/lineage.db";
   std::unique_ptr<SqliteLineageStore> store = OpenStore(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), "3");
   EXPECT_TRUE(TableExists(path, "hits"));
+  for (const char* table : {"experiments", "run_tags", "run_params", "run_metrics",
+                            "execution_params", "execution_metrics", "metric_points"}) {
+    EXPECT_TRUE(TableExists(path, table)) << table;
+  }
 }
 
 // Version 1 was only written by development builds: a database of that version is refused,
@@ -96,7 +101,7 @@ TEST(SqliteLineageHitsSchemaTest, RefusesADevelopmentBuildsVersionOneDatabase) {
   EXPECT_EQ(SqlValue(path, "SELECT count(*) FROM runs"), "1");
 }
 
-TEST(SqliteLineageHitsSchemaTest, NewerSchemaVersionThreeIsRefused) {
+TEST(SqliteLineageHitsSchemaTest, NewerSchemaVersionFourIsRefused) {
   const std::string path = test::FreshDir() + "/lineage.db";
   {
     std::unique_ptr<SqliteLineageStore> store = OpenStore(path);
@@ -104,12 +109,12 @@ TEST(SqliteLineageHitsSchemaTest, NewerSchemaVersionThreeIsRefused) {
     absl::StatusOr<int64_t> run = store->BeginRun(MakeRun("pipeline", kT0));
     ASSERT_TRUE(run.ok()) << run.status();
   }
-  ASSERT_NO_FATAL_FAILURE(Sql(path, "PRAGMA user_version=3"));
+  ASSERT_NO_FATAL_FAILURE(Sql(path, "PRAGMA user_version=4"));
   absl::StatusOr<std::unique_ptr<SqliteLineageStore>> store = SqliteLineageStore::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition) << store.status();
   EXPECT_THAT(std::string(store.status().message()), HasSubstr(path));
-  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), "3");
+  EXPECT_EQ(SqlValue(path, "PRAGMA user_version"), "4");
 }
 
 }  // namespace

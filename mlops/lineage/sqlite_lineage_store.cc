@@ -149,8 +149,13 @@ absl::Status SqliteLineageStore::UpdateExecution(const Execution& execution) {
 absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
   if (run.program().empty()) return absl::InvalidArgumentError("run has no program name");
+  Run named = run;
+  if (named.experiment().empty()) named.set_experiment("default");
+  absl::Status s = CheckTrackingName("experiment name", named.experiment());
+  if (s.ok() && !named.name().empty()) s = CheckTrackingName("run name", named.name());
+  if (!s.ok()) return s;
   MutexLock lock(db_->mu());
-  absl::StatusOr<int64_t> id = db_->BeginRun(run);
+  absl::StatusOr<int64_t> id = db_->BeginRun(named);
   if (id.ok()) queue_->AddKnownRun(*id);
   return id;
 }
@@ -158,7 +163,13 @@ absl::StatusOr<int64_t> SqliteLineageStore::BeginRun(const Run& run) {
 absl::Status SqliteLineageStore::UpdateRun(const Run& run) {
   if (absl::Status w = CheckWritable(); !w.ok()) return w;
   MutexLock lock(db_->mu());
-  return db_->UpdateRun(run);
+  // A run's experiment and name stay as BeginRun made them.
+  absl::StatusOr<Run> stored = db_->Read([&](LineageReader& r) { return r.GetRun(run.id()); });
+  if (!stored.ok()) return stored.status();
+  Run named = run;
+  named.set_experiment(stored->experiment());
+  named.set_name(stored->name());
+  return db_->UpdateRun(named);
 }
 
 absl::Status SqliteLineageStore::DeleteRun(int64_t id) {

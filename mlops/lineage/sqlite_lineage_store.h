@@ -52,6 +52,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -67,6 +68,17 @@ namespace lineage_internal {
 class LineageDb;
 class RecordQueue;
 }  // namespace lineage_internal
+
+// A value of an SQL query's parameter or result column: NULL, INTEGER, REAL or TEXT.
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+
+// A read-only SQL query and the values of its parameters (?1, ?2, ...), for the searches
+// of mlops/track, which build it from a parsed filter: user input is only ever a bound
+// value, never part of the text.
+struct SqlQuery {
+  std::string sql;
+  std::vector<SqlValue> params;
+};
 
 struct SqliteLineageOptions {
   // Commit queued executions once this many are waiting (a large batch writes each index
@@ -106,9 +118,12 @@ struct SqliteLineageOptions {
 
 class SqliteLineageStore : public LineageStore {
  public:
-  // The schema version this build writes, and the only one it reads. (Version 1, without
-  // compact cache hits, was only ever written by development builds, and is refused.)
-  static constexpr int kSchemaVersion = 2;
+  // The schema version this build writes. Version 2 (before experiment tracking) is
+  // upgraded in place when opened read-write, in one transaction (a crash during it leaves
+  // version 2 as it was), and read as version 3 without tracked values when opened
+  // read-only. Version 1, without compact cache hits, was only ever written by development
+  // builds, and is refused.
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating if needed, unless options.read_only) the database at `path`;
   // ":memory:" gives a private in-memory database. A damaged file (one that is not an
@@ -160,6 +175,25 @@ class SqliteLineageStore : public LineageStore {
                                                      const PageRequest& page = {}) override;
   absl::StatusOr<std::vector<StepOutput>> StepOutputs() override;
   absl::StatusOr<RunCounts> CountExecutions(int64_t run_id) override;
+  absl::Status SetRunTag(int64_t run_id, absl::string_view key,
+                         absl::string_view value) override;
+  absl::Status LogRunParam(int64_t run_id, absl::string_view key,
+                           absl::string_view value) override;
+  // Queued with the executions: written with the next batch (at the latest by Flush, or
+  // when so many points are queued that the call writes a batch itself).
+  absl::Status LogMetricPoints(const MetricOwner& owner, absl::string_view key,
+                               std::vector<MetricPoint> points) override;
+  absl::StatusOr<RunValues> GetRunValues(int64_t run_id) override;
+  absl::StatusOr<std::vector<MetricPoint>> MetricSeries(const MetricOwner& owner,
+                                                        absl::string_view key) override;
+  absl::StatusOr<std::vector<std::string>> MetricKeys(const MetricOwner& owner) override;
+  absl::StatusOr<std::vector<Experiment>> Experiments() override;
+
+  // Runs a read-only query on the database (once what is queued is written), for
+  // mlops/track's searches over the tables tracking_schema.h describes (mlops/lineage/
+  // internal). Returns the rows, each a value per column. INVALID_ARGUMENT for a query
+  // that would write; errors from SQLite (a malformed query) name the path.
+  absl::StatusOr<std::vector<std::vector<SqlValue>>> Select(const SqlQuery& query);
 
   // The recoveries of damaged files recorded in the database (see the top of the file),
   // oldest first; none for a database without them. DATA_LOSS if a record does not parse.

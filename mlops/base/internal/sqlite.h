@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -111,6 +112,15 @@ class Statement {
     sqlite3_bind_int64(stmt_, i, v);
     return *this;
   }
+  // A NaN is bound as NULL (SQLite has no NaN; Double reads NULL back as NaN).
+  Statement& BindDouble(int i, double v) {
+    if (v != v) {
+      sqlite3_bind_null(stmt_, i);
+    } else {
+      sqlite3_bind_double(stmt_, i, v);
+    }
+    return *this;
+  }
   Statement& BindText(int i, absl::string_view v) {
     sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -129,6 +139,14 @@ class Statement {
   }
 
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  // The column as a double; NaN for NULL (see BindDouble).
+  double Double(int col) const {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL
+               ? std::numeric_limits<double>::quiet_NaN()
+               : sqlite3_column_double(stmt_, col);
+  }
+  int Type(int col) const { return sqlite3_column_type(stmt_, col); }
+  sqlite3_stmt* get() const { return stmt_; }
   absl::string_view Text(int col) const;
   absl::string_view Blob(int col) const;
 

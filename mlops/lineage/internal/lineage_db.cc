@@ -112,18 +112,24 @@ absl::Status LineageDb::Damaged(const absl::Status& why, int attempt) {
 }
 
 absl::Status LineageDb::Flush(RecordQueue& queue) {
+  // Points first: the executions they belong to were queued before them.
+  std::vector<PointsAppend> points = queue.TakePoints();
   std::vector<Execution> batch = queue.TakeBatch();
-  if (batch.empty()) return absl::OkStatus();
+  if (batch.empty() && points.empty()) return absl::OkStatus();
   writing_runs_.clear();
   for (const Execution& e : batch) {
     if (e.run_id() != 0 && (writing_runs_.empty() || writing_runs_.back() != e.run_id())) {
       writing_runs_.push_back(e.run_id());
     }
   }
-  absl::Status s = Write([&](LineageWriter& w) { return w.WriteBatch(batch); });
+  for (const PointsAppend& p : points) {
+    if (p.owner.run_id != 0) writing_runs_.push_back(p.owner.run_id);
+  }
+  absl::Status s = Write([&](LineageWriter& w) { return w.WriteBatch(batch, points); });
   writing_runs_.clear();
   if (!s.ok()) {
     queue.Requeue(std::move(batch));  // in front of anything queued meanwhile, to retry
+    queue.RequeuePoints(std::move(points));
     return s;
   }
   queue.Written(std::move(batch));

@@ -9,10 +9,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "mlops/lineage/internal/columns.h"
+#include "mlops/lineage/internal/tracking_schema.h"
 
 namespace mlops {
 namespace lineage_internal {
 namespace {
+
+// A run of a version 2 database read as it is (read-only) has no experiment or name in its
+// proto: it is in "default", with its default name (as the upgrade would give it).
+void FillDefaults(Run& run) {
+  if (run.experiment().empty()) run.set_experiment("default");
+  if (run.name().empty()) run.set_name(DefaultRunName(run.program(), run.id()));
+}
+template <typename M>
+void FillDefaults(M&) {}
 
 // Runs `stmt` (already bound) and parses column 0 of every row as a proto of type M.
 template <typename M>
@@ -29,6 +39,7 @@ absl::StatusOr<std::vector<M>> ParseRows(sqlite::Statement& stmt, const std::str
       return Corrupt(path, absl::StrCat("a stored ", M::descriptor()->name(),
                                         " does not parse"));
     }
+    FillDefaults(m);
     out.push_back(std::move(m));
   }
   return out;

@@ -35,6 +35,8 @@ class LineageReader {
   LineageReader& operator=(const LineageReader&) = delete;
 
   const std::string& path() const { return path_; }
+  // The connection, for the reads of tracking_reader.h.
+  sqlite::Db& db() { return db_; }
 
   // OK if a run with this id exists, NOT_FOUND naming it if not.
   absl::Status CheckRunExists(int64_t run_id);

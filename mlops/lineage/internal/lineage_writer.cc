@@ -19,13 +19,18 @@ constexpr size_t kMaxCachedArtifacts = 100000;
 
 }  // namespace
 
-absl::Status LineageWriter::WriteBatch(std::vector<Execution>& batch) {
+absl::Status LineageWriter::WriteBatch(std::vector<Execution>& batch,
+                                       const std::vector<PointsAppend>& points) {
   absl::Status s = stmts_.begin->Run();
   if (s.ok()) s = CheckRepresentatives();
   if (s.ok()) {
     for (Execution& e : batch) {
       s = WriteExecution(e);
       if (!s.ok()) break;
+    }
+    for (const PointsAppend& append : points) {
+      if (!s.ok()) break;
+      s = tracking_.Append(append);
     }
     if (s.ok()) s = stmts_.commit->Run();
     if (!s.ok()) Rollback();
@@ -48,6 +53,12 @@ absl::StatusOr<std::pair<int64_t, int64_t>> LineageWriter::ReserveIds(int64_t si
 }
 
 absl::Status LineageWriter::WriteExecution(Execution& e, bool force_events) {
+  absl::Status s = WriteExecutionRecord(e, force_events);
+  if (s.ok()) s = tracking_.WriteExecutionValues(e);
+  return s;
+}
+
+absl::Status LineageWriter::WriteExecutionRecord(Execution& e, bool force_events) {
   const std::string result_key = ResultKey(e);
   int64_t representative = 0;
   if (!force_events && e.cache_hit() && !result_key.empty()) {

@@ -26,6 +26,7 @@
 #include "mlops/lineage/internal/compact_hits.h"
 #include "mlops/lineage/internal/lineage_reader.h"
 #include "mlops/lineage/internal/statements.h"
+#include "mlops/lineage/internal/tracking_writer.h"
 #include "mlops/lineage/lineage.pb.h"
 
 namespace mlops {
@@ -37,13 +38,19 @@ class LineageWriter {
   // errors. REQUIRES: the write statements are prepared (not read-only).
   LineageWriter(std::string path, sqlite::Db& db, Statements& stmts, LineageReader& reader,
                 CompactHits& hits)
-      : path_(std::move(path)), db_(db), stmts_(stmts), reader_(reader), hits_(hits) {}
+      : path_(std::move(path)),
+        db_(db),
+        stmts_(stmts),
+        reader_(reader),
+        hits_(hits),
+        tracking_(path_, db) {}
   LineageWriter(const LineageWriter&) = delete;
   LineageWriter& operator=(const LineageWriter&) = delete;
 
-  // Writes the executions of `batch` (each with its id set) in one transaction: all of
-  // them or, on an error, none. The executions are left as they were.
-  absl::Status WriteBatch(std::vector<Execution>& batch);
+  // Writes the executions of `batch` (each with its id set), then appends `points`, in
+  // one transaction: all of them or, on an error, none. Both are left as they were.
+  absl::Status WriteBatch(std::vector<Execution>& batch,
+                          const std::vector<PointsAppend>& points = {});
   // Reserves a block of `size` execution ids in the database: [first, end).
   absl::StatusOr<std::pair<int64_t, int64_t>> ReserveIds(int64_t size);
 
@@ -57,8 +64,15 @@ class LineageWriter {
   // the events of each action it carried pass to a remaining execution of that action.
   // REQUIRES: the run exists, and nothing of it is queued unwritten.
   absl::Status DeleteRun(int64_t id);
+  // As LineageStore::SetRunTag and LogRunParam (whose input checks are the caller's).
+  // REQUIRES: the run exists.
+  absl::Status SetRunTag(int64_t run_id, absl::string_view key, absl::string_view value);
+  absl::Status LogRunParam(int64_t run_id, absl::string_view key, absl::string_view value);
 
  private:
+  // The id of the experiment `name`, added if new. REQUIRES: inside a write transaction.
+  absl::StatusOr<int64_t> ExperimentId(absl::string_view name);
+
   // A representative known to this connection: its id and, once computed, the digest of its
   // proto without the fields a compact hit keeps (TemplateDigest).
   struct Representative {
@@ -72,6 +86,8 @@ class LineageWriter {
   // whose action's events another execution already carries (see the schema's notes); such
   // a hit that repeats that execution becomes a compact hit. `e` is left as it was.
   absl::Status WriteExecution(Execution& e, bool force_events = false);
+  // WriteExecution without the tracked values (TrackingWriter::WriteExecutionValues).
+  absl::Status WriteExecutionRecord(Execution& e, bool force_events);
   // Writes `e`, a hit of `representative`, as a compact hit if it repeats it in everything
   // a compact hit does not keep; sets `*written` if it did.
   absl::Status WriteCompactHit(Execution& e, const std::string& result_key,
@@ -108,6 +124,7 @@ class LineageWriter {
   Statements& stmts_;
   LineageReader& reader_;
   CompactHits& hits_;
+  TrackingWriter tracking_;
   // Representatives by result key, and artifact row ids by digest, known from this
   // connection's own writes and lookups; valid while no other connection writes
   // (data_version_ unchanged).

@@ -7,9 +7,44 @@
 #include "absl/strings/str_cat.h"
 #include "mlops/lineage/internal/columns.h"
 #include "mlops/lineage/internal/lineage_writer.h"
+#include "mlops/lineage/internal/tracking_schema.h"
 
 namespace mlops {
 namespace lineage_internal {
+
+absl::StatusOr<int64_t> LineageWriter::ExperimentId(absl::string_view name) {
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> add =
+      db_.Prepare("INSERT OR IGNORE INTO experiments(name) VALUES(?1)");
+  if (!add.ok()) return add.status();
+  absl::Status s = (*add)->BindText(1, name).Run();
+  if (!s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<sqlite::Statement>> get =
+      db_.Prepare("SELECT id FROM experiments WHERE name = ?1");
+  if (!get.ok()) return get.status();
+  (*get)->BindText(1, name);
+  absl::StatusOr<bool> row = (*get)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError(absl::StrCat("experiment '", name, "' went missing"));
+  return (*get)->Int(0);
+}
+
+absl::Status LineageWriter::SetRunTag(int64_t run_id, absl::string_view key,
+                                      absl::string_view value) {
+  absl::Status s = stmts_.begin->Run();
+  if (s.ok()) s = tracking_.SetRunTag(run_id, key, value);
+  if (s.ok()) s = stmts_.commit->Run();
+  if (!s.ok()) Rollback();
+  return s;
+}
+
+absl::Status LineageWriter::LogRunParam(int64_t run_id, absl::string_view key,
+                                        absl::string_view value) {
+  absl::Status s = stmts_.begin->Run();
+  if (s.ok()) s = tracking_.LogRunParam(run_id, key, value);
+  if (s.ok()) s = stmts_.commit->Run();
+  if (!s.ok()) Rollback();
+  return s;
+}
 
 absl::StatusOr<int64_t> LineageWriter::BeginRun(const Run& run) {
   absl::Status s = stmts_.begin->Run();
@@ -17,13 +52,17 @@ absl::StatusOr<int64_t> LineageWriter::BeginRun(const Run& run) {
   int64_t id = 0;
   {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> ins = db_.Prepare(
-        "INSERT INTO runs(program, status, start_us, end_us, proto) VALUES(?1, ?2, ?3, ?4, x'')");
+        "INSERT INTO runs(program, status, start_us, end_us, proto, experiment_id) "
+        "VALUES(?1, ?2, ?3, ?4, x'', ?5)");
+    absl::StatusOr<int64_t> experiment = ExperimentId(run.experiment());
     if (!ins.ok()) s = ins.status();
+    if (s.ok() && !experiment.ok()) s = experiment.status();
     if (s.ok()) {
       (*ins)->BindText(1, run.program())
           .Bind(2, run.status())
           .Bind(3, Micros(run.start_time()))
-          .Bind(4, Micros(run.end_time()));
+          .Bind(4, Micros(run.end_time()))
+          .Bind(5, *experiment);
       s = (*ins)->Run();
     }
     id = sqlite3_last_insert_rowid(db_.get());
@@ -31,11 +70,12 @@ absl::StatusOr<int64_t> LineageWriter::BeginRun(const Run& run) {
   if (s.ok()) {
     Run stored = run;
     stored.set_id(id);
+    if (stored.name().empty()) stored.set_name(DefaultRunName(run.program(), id));
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> upd =
-        db_.Prepare("UPDATE runs SET proto = ?1 WHERE id = ?2");
+        db_.Prepare("UPDATE runs SET proto = ?1, name = ?2 WHERE id = ?3");
     if (!upd.ok()) s = upd.status();
     if (s.ok()) {
-      (*upd)->BindBlob(1, stored.SerializeAsString()).Bind(2, id);
+      (*upd)->BindBlob(1, stored.SerializeAsString()).BindText(2, stored.name()).Bind(3, id);
       s = (*upd)->Run();
     }
   }
@@ -132,6 +172,7 @@ absl::Status LineageWriter::DeleteRun(int64_t id) {
     Execution proto;
   };
   std::vector<Leaving> representatives;
+  std::vector<int64_t> executions;  // the run's executions rows (its compact hits log nothing)
   {
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> q =
         db_.Prepare("SELECT id, proto, rep_id, result_key FROM executions WHERE run_id = ?1");
@@ -141,6 +182,7 @@ absl::Status LineageWriter::DeleteRun(int64_t id) {
       absl::StatusOr<bool> row = (*q)->Step();
       if (!row.ok()) s = row.status();
       if (!s.ok() || !*row) break;
+      executions.push_back((*q)->Int(0));
       if ((*q)->Int(2) != 0) continue;  // a hit: its events are its representative's
       Execution e;
       const absl::string_view blob = (*q)->Blob(1);
@@ -175,6 +217,7 @@ absl::Status LineageWriter::DeleteRun(int64_t id) {
     s = ReassignHits(r.id, r.result);
   }
   if (s.ok()) s = DeleteUnreferencedArtifacts(touched);
+  if (s.ok()) s = tracking_.DeleteRunValues(id, executions);
   if (s.ok()) s = stmts_.commit->Run();
   if (!s.ok()) Rollback();
   return s;

@@ -21,6 +21,10 @@ constexpr int kMaxQueuedBatches = 2;
 // Written batches kept for Push to free: if nobody records any more, they wait here for the
 // destructor.
 constexpr size_t kMaxWrittenBatches = 4;
+// A batch is full at this many queued points (96 MB), whatever its executions...
+constexpr int64_t kPointsPerBatch = int64_t{1} << 22;
+// ...and PushPoints asks the caller to write one past twice as many.
+constexpr int64_t kMaxQueuedPoints = 2 * kPointsPerBatch;
 
 }  // namespace
 
@@ -48,12 +52,49 @@ std::optional<int64_t> RecordQueue::Push(Execution& execution, Needs* needs) {
   garbage.swap(written_);
   const int64_t id = next_id_++;
   execution.set_id(id);
-  if (pending_.empty()) oldest_pending_ = absl::Now();
+  if (pending_.empty() && pending_points_.empty()) oldest_pending_ = absl::Now();
   pending_.push_back(std::move(execution));
   if (pending_.size() == 1 || static_cast<int>(pending_.size()) == max_batch_size_) {
     changed_.SignalAll();
   }
   return id;
+}
+
+bool RecordQueue::PushPoints(PointsAppend append) {
+  if (append.points.empty()) return false;
+  MutexLock lock(&mu_);
+  const bool was_empty = pending_.empty() && pending_points_.empty();
+  const bool was_full = pending_point_count_ >= kPointsPerBatch;
+  pending_point_count_ += static_cast<int64_t>(append.points.size());
+  PointsAppend* last = pending_points_.empty() ? nullptr : &pending_points_.back();
+  if (last != nullptr && last->owner.run_id == append.owner.run_id &&
+      last->owner.execution_id == append.owner.execution_id && last->key == append.key) {
+    last->points.insert(last->points.end(), append.points.begin(), append.points.end());
+  } else {
+    pending_points_.push_back(std::move(append));
+  }
+  if (was_empty) oldest_pending_ = absl::Now();
+  if (was_empty || (!was_full && pending_point_count_ >= kPointsPerBatch)) changed_.SignalAll();
+  return pending_point_count_ >= kMaxQueuedPoints;
+}
+
+std::vector<PointsAppend> RecordQueue::TakePoints() {
+  std::vector<PointsAppend> points;
+  MutexLock lock(&mu_);
+  points.swap(pending_points_);
+  pending_point_count_ = 0;
+  return points;
+}
+
+void RecordQueue::RequeuePoints(std::vector<PointsAppend> points) {
+  MutexLock lock(&mu_);
+  for (const PointsAppend& p : pending_points_) points.push_back(p);
+  pending_points_.swap(points);
+  pending_point_count_ = 0;
+  for (const PointsAppend& p : pending_points_) {
+    pending_point_count_ += static_cast<int64_t>(p.points.size());
+  }
+  oldest_pending_ = absl::Now();
 }
 
 bool RecordQueue::Update(const Execution& execution) {
@@ -137,12 +178,13 @@ void RecordQueue::StartFlusher(std::function<absl::Status()> flush) {
 void RecordQueue::FlusherLoop(const std::function<absl::Status()>& flush) {
   MutexLock lock(&mu_);
   while (!stopping_) {
-    if (pending_.empty()) {
+    if (pending_.empty() && pending_points_.empty()) {
       changed_.Wait(&mu_);
       continue;
     }
     const absl::Duration left = oldest_pending_ + max_batch_delay_ - absl::Now();
-    if (left > absl::ZeroDuration() && static_cast<int>(pending_.size()) < max_batch_size_) {
+    if (left > absl::ZeroDuration() && static_cast<int>(pending_.size()) < max_batch_size_ &&
+        pending_point_count_ < kPointsPerBatch) {
       changed_.WaitWithTimeout(&mu_, left);
       continue;
     }

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "mlops/base/mutex.h"
+#include "mlops/lineage/internal/tracking_writer.h"
 #include "mlops/lineage/lineage.pb.h"
 
 namespace mlops {
@@ -55,6 +56,14 @@ class RecordQueue {
   std::optional<int64_t> Push(Execution& execution, Needs* needs) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether every record is to be written at once (max_batch_delay is zero).
   bool flush_every_record() const { return max_batch_delay_ <= absl::ZeroDuration(); }
+
+  // Queues metric points, to be appended after the executions queued before them (with
+  // the next batch); an append to the series queued last is merged into it. Returns true
+  // if so many points are queued that the caller should write a batch itself.
+  bool PushPoints(PointsAppend append) ABSL_LOCKS_EXCLUDED(mu_);
+  // The queued points, now no longer queued; and queued again in front after a failure.
+  std::vector<PointsAppend> TakePoints() ABSL_LOCKS_EXCLUDED(mu_);
+  void RequeuePoints(std::vector<PointsAppend> points) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Replaces the queued execution with execution.id(), if one is queued; false if not.
   bool Update(const Execution& execution) ABSL_LOCKS_EXCLUDED(mu_);
@@ -100,6 +109,8 @@ class RecordQueue {
   Mutex mu_;
   CondVar changed_;  // signalled when a batch starts or fills, is written, or on stopping
   std::vector<Execution> pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<PointsAppend> pending_points_ ABSL_GUARDED_BY(mu_);
+  int64_t pending_point_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::vector<Execution>> written_ ABSL_GUARDED_BY(mu_);
   absl::Time oldest_pending_ ABSL_GUARDED_BY(mu_);
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;  // the next id of the reserved block

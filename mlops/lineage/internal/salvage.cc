@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "mlops/lineage/internal/columns.h"
 #include "mlops/lineage/internal/key_scan.h"
+#include "mlops/lineage/internal/tracking_schema.h"
 
 namespace mlops {
 namespace lineage_internal {
@@ -45,6 +46,7 @@ class Salvager {
     }
     if (s.ok()) s = to_.db->Exec("BEGIN");
     if (s.ok() && from_ != nullptr) s = CopyRecoveries();
+    if (s.ok() && from_ != nullptr) s = CopyTracking();
     if (s.ok()) s = RecreateRuns();
     if (s.ok()) s = ContinueIds();
     if (s.ok()) s = to_.db->Exec("COMMIT");
@@ -53,10 +55,18 @@ class Salvager {
   }
 
  private:
-  absl::Status InsertRun(const Run& run) {
+  absl::Status InsertRun(Run run) {
+    if (run.experiment().empty()) run.set_experiment("default");
+    if (run.name().empty()) run.set_name(DefaultRunName(run.program(), run.id()));
+    absl::StatusOr<std::unique_ptr<sqlite::Statement>> exp =
+        to_.db->Prepare("INSERT OR IGNORE INTO experiments(name) VALUES(?1)");
+    if (!exp.ok()) return exp.status();
+    absl::Status s = (*exp)->BindText(1, run.experiment()).Run();
+    if (!s.ok()) return s;
     absl::StatusOr<std::unique_ptr<sqlite::Statement>> ins = to_.db->Prepare(
-        "INSERT OR REPLACE INTO runs(id, program, status, start_us, end_us, proto) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT OR REPLACE INTO runs(id, program, status, start_us, end_us, proto, "
+        "experiment_id, name) VALUES(?1, ?2, ?3, ?4, ?5, ?6, "
+        "(SELECT id FROM experiments WHERE name = ?7), ?8)");
     if (!ins.ok()) return ins.status();
     (*ins)
         ->Bind(1, run.id())
@@ -64,8 +74,10 @@ class Salvager {
         .Bind(3, run.status())
         .Bind(4, Micros(run.start_time()))
         .Bind(5, Micros(run.end_time()))
-        .BindBlob(6, run.SerializeAsString());
-    absl::Status s = (*ins)->Run();
+        .BindBlob(6, run.SerializeAsString())
+        .BindText(7, run.experiment())
+        .BindText(8, run.name());
+    s = (*ins)->Run();
     if (s.ok()) runs_.insert(run.id());
     return s;
   }
@@ -143,6 +155,40 @@ class Salvager {
         });
     if (!s.ok()) return s;
     return WriteBatch();
+  }
+
+  // The tables of experiment tracking (tracking_schema.h), row by row as they are, over
+  // what the executions written above rebuilt from their records; each up to the first
+  // damage met (their keys are not integers, so there is no stepping over it). A database
+  // from before tracking has none.
+  absl::Status CopyTracking() {
+    for (const char* table : {"run_tags", "run_params", "run_metrics", "execution_params",
+                              "execution_metrics", "metric_points"}) {
+      absl::StatusOr<std::unique_ptr<sqlite::Statement>> rows =
+          from_->Prepare(absl::StrCat("SELECT * FROM ", table).c_str());
+      if (!rows.ok()) continue;  // no such table (or its schema is unreadable)
+      const int columns = sqlite3_column_count((*rows)->get());
+      std::string sql = absl::StrCat("INSERT OR REPLACE INTO ", table, " VALUES(?1");
+      for (int c = 2; c <= columns; ++c) absl::StrAppend(&sql, ", ?", c);
+      sql += ")";
+      absl::StatusOr<std::unique_ptr<sqlite::Statement>> ins = to_.db->Prepare(sql.c_str());
+      if (!ins.ok()) return ins.status();
+      for (;;) {
+        absl::StatusOr<bool> row = (*rows)->Step();
+        if (!row.ok()) {
+          if (!sqlite::IsDamage(row.status())) return row.status();
+          counts_.complete = false;
+          break;
+        }
+        if (!*row) break;
+        for (int c = 0; c < columns; ++c) {
+          sqlite3_bind_value((*ins)->get(), c + 1, sqlite3_column_value((*rows)->get(), c));
+        }
+        absl::Status s = (*ins)->Run();
+        if (!s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
   }
 
   absl::Status CopyRecoveries() {

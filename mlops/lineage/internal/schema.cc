@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "mlops/base/internal/sqlite_file.h"
+#include "mlops/lineage/internal/tracking_schema.h"
 
 namespace mlops {
 namespace lineage_internal {
@@ -36,6 +37,10 @@ namespace {
 // before it lack the table: readers take that as no recoveries (only a recovery writes it,
 // into a database it has just created).
 //
+// Experiment tracking (schema 3, tracking.h) adds the experiment and name of each run as
+// columns of `runs` (experiment 1 is "default") and the tables of kTrackingSchema
+// (tracking_schema.h), which an upgrade from version 2 adds to an older database.
+//
 // Every statement is idempotent so that two processes creating the schema at once both
 // succeed (the second, inside its own IMMEDIATE transaction, sees the first's tables).
 constexpr char kSchema[] = R"sql(
@@ -45,7 +50,9 @@ CREATE TABLE IF NOT EXISTS runs(
   status INTEGER NOT NULL,
   start_us INTEGER NOT NULL,
   end_us INTEGER NOT NULL,
-  proto BLOB NOT NULL);
+  proto BLOB NOT NULL,
+  experiment_id INTEGER NOT NULL DEFAULT 1,
+  name TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS runs_by_program ON runs(program, start_us);
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(start_us);
 CREATE TABLE IF NOT EXISTS executions(
@@ -106,8 +113,10 @@ absl::StatusOr<std::unique_ptr<sqlite::Db>> OpenLineageDb(const std::string& pat
   file.description = "mlops lineage";
   file.application_id = kLineageApplicationId;
   file.schema_version = SqliteLineageStore::kSchemaVersion;
-  // Version 1 was only ever written by builds during development (it had no compact hits).
+  // Version 1 was only ever written by builds during development (it had no compact hits);
+  // version 2 (without tracking) is upgraded.
   file.check_version = [&path](int64_t version) {
+    if (version == 2) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
         path, " was written by a development build of mlops (lineage schema version ",
         version, ", which no release wrote); this build reads version ",
@@ -115,11 +124,25 @@ absl::StatusOr<std::unique_ptr<sqlite::Db>> OpenLineageDb(const std::string& pat
         " only. Its records cannot be read: move it aside (with its -wal and -shm files) "
         "to record a new lineage there"));
   };
-  file.create_schema = [](sqlite::Db& db, int64_t) { return db.Exec(kSchema); };
+  file.create_schema = [](sqlite::Db& db, int64_t version) {
+    if (version == 2) return UpgradeFromVersion2(db);
+    absl::Status s = db.Exec(kSchema);
+    if (s.ok()) s = db.Exec(kTrackingSchema);
+    return s;
+  };
   file.busy_timeout = options.busy_timeout;
   file.read_only = options.read_only;
   absl::StatusOr<std::unique_ptr<sqlite::Db>> db = sqlite::OpenOwned(path, file);
-  if (!db.ok() || options.read_only || path == ":memory:") return db;
+  if (!db.ok() || path == ":memory:") return db;
+  if (options.read_only) {
+    absl::StatusOr<int64_t> version = (*db)->QueryInt("PRAGMA user_version");
+    if (!version.ok()) return version.status();
+    if (*version == 2) {
+      absl::Status s = ReadVersion2AsVersion3(**db);
+      if (!s.ok()) return s;
+    }
+    return db;
+  }
   // Room for the pages a large batch touches, and checkpoints of 64 MB of WAL at a time.
   absl::Status s = (*db)->Exec("PRAGMA cache_size=-262144; PRAGMA wal_autocheckpoint=16384;");
   if (!s.ok()) return s;
