@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "fmt/format.h"
 #include "mlops/base/file_io.h"
 
@@ -23,20 +24,49 @@ Context::~Context() {
   if (!scratch_.empty()) RemoveAll(scratch_).IgnoreError();
 }
 
+void Context::Fail(absl::Status status) {
+  if (status_.ok()) {
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat("it logged a bad name or value: ", status.message()));
+  }
+}
+
 void Context::LogParam(absl::string_view name, absl::string_view value) {
+  absl::Status s = CheckTrackingName("param name", name);
+  if (s.ok()) s = CheckTrackingValue(absl::StrCat("param '", name, "'"), value);
+  if (!s.ok()) return Fail(s);
   params_[std::string(name)] = std::string(value);
 }
 
 void Context::LogParam(absl::string_view name, double value) {
-  params_[std::string(name)] = fmt::format("{}", value);  // shortest exact form
+  LogParam(name, fmt::format("{}", value));  // shortest exact form
 }
 
 void Context::LogParam(absl::string_view name, int64_t value) {
-  params_[std::string(name)] = absl::StrCat(value);
+  LogParam(name, absl::StrCat(value));
 }
 
-void Context::LogMetric(absl::string_view name, double value) {
-  metrics_[std::string(name)] = value;
+void Context::LogMetric(absl::string_view name, double value, int64_t step) {
+  const absl::Time now = absl::Now();
+  if (last_series_ == nullptr || name != last_name_) {
+    absl::Status s = CheckTrackingName("metric name", name);
+    if (!s.ok()) return Fail(s);
+    last_series_ = &series_[std::string(name)];
+    last_name_ = std::string(name);
+  }
+  last_series_->push_back(MetricPoint{step, value, now});
+}
+
+std::map<std::string, double> Context::metrics() const {
+  std::map<std::string, double> last;
+  for (const auto& [name, points] : series_) {
+    const MetricPoint* best = &points.front();
+    for (const MetricPoint& p : points) {
+      if (!IsLaterPoint(*best, p)) best = &p;  // ties: the one logged later
+    }
+    last.emplace(name, best->value);
+  }
+  return last;
 }
 
 absl::StatusOr<std::string> Context::ScratchDir() {

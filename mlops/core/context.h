@@ -6,6 +6,17 @@
 // the result, so a cache hit records them too), its run and execution ids, and a scratch
 // directory that is removed when the step returns.
 //
+// Metrics are series (mlops/lineage/tracking.h): each LogMetric appends a point (step,
+// value, wall time) — the loss per epoch, say — kept in memory until the step returns and
+// then written with the execution's record, batched behind the caller (a point costs the
+// step tens of nanoseconds). The execution's record and listings show each metric's last
+// point: the highest step, then the latest logged. A metric logged without a step is at
+// step 0, so logging one again replaces the value shown (and adds a point).
+//
+// Names are 1 to 250 bytes and param values at most 6000 (tracking.h). A bad one is not
+// logged, and fails the call when the step returns (INVALID_ARGUMENT naming it; nothing is
+// cached).
+//
 // Example:
 //   [](mlops::Context& ctx, const Dataset& d) {
 //     std::mt19937_64 rng(ctx.seed());
@@ -21,10 +32,13 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "mlops/hash/digest.h"
+#include "mlops/lineage/tracking.h"
 
 namespace mlops {
 
@@ -39,13 +53,16 @@ class Context {
   // A seed that depends only on the action key (step name, version and inputs).
   uint64_t seed() const { return action_key_.low() ^ (action_key_.high() * 0x9E3779B97F4A7C15ULL); }
 
-  // Records a parameter or metric in this execution's lineage record (the last value
-  // logged under a name wins).
+  // Records a parameter in this execution's lineage record (the last value logged under a
+  // name wins). Doubles are written in their shortest exact form.
   void LogParam(absl::string_view name, absl::string_view value);
   void LogParam(absl::string_view name, double value);
   void LogParam(absl::string_view name, int64_t value);
   void LogParam(absl::string_view name, int value) { LogParam(name, int64_t{value}); }
-  void LogMetric(absl::string_view name, double value);
+  // Appends a point to the metric's series: at `step` (e.g. the epoch), or at step 0.
+  // NaN and infinities are kept as they are.
+  void LogMetric(absl::string_view name, double value, int64_t step);
+  void LogMetric(absl::string_view name, double value) { LogMetric(name, value, 0); }
 
   const std::string& step_name() const { return step_name_; }
   const Digest& action_key() const { return action_key_; }
@@ -57,7 +74,12 @@ class Context {
   absl::StatusOr<std::string> ScratchDir();
 
   const std::map<std::string, std::string>& params() const { return params_; }
-  const std::map<std::string, double>& metrics() const { return metrics_; }
+  // Each metric's last point's value.
+  std::map<std::string, double> metrics() const;
+  // Each metric's points, in the order logged.
+  const std::map<std::string, std::vector<MetricPoint>>& series() const { return series_; }
+  // OK, or the first bad name or value logged (INVALID_ARGUMENT, naming it).
+  const absl::Status& status() const { return status_; }
 
  private:
   const std::string step_name_;
@@ -66,8 +88,15 @@ class Context {
   const int64_t execution_id_;
   const std::string scratch_root_;
   std::string scratch_;
+  // The first error (a bad name or value), which fails the call.
+  void Fail(absl::Status status);
+
   std::map<std::string, std::string> params_;
-  std::map<std::string, double> metrics_;
+  std::map<std::string, std::vector<MetricPoint>> series_;
+  // The series appended to last, so that a loop logging one metric finds it at once.
+  std::vector<MetricPoint>* last_series_ = nullptr;
+  std::string last_name_;
+  absl::Status status_;
 };
 
 }  // namespace mlops

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "fmt/format.h"
 #include "mlops/base/file_io.h"
 #include "mlops/cache/result_cache.h"
 #include "mlops/core/environment.h"
@@ -205,6 +206,8 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
   }
   run.set_host(host_);
   run.set_user(UserName());
+  run.set_experiment(options_.experiment);
+  run.set_name(options_.run_name);
   SetTime(run.mutable_start_time(), absl::Now());
   run.set_status(Run::RUNNING);
   *run.mutable_environment() = CaptureEnvironment();
@@ -368,6 +371,36 @@ absl::StatusOr<ActionOutcome> Workspace::ComputeOnce(const ActionRequest& reques
   return outcome;
 }
 
+absl::Status Workspace::LogSeries(const Context& ctx) {
+  for (const auto& [name, points] : ctx.series()) {
+    absl::Status s = lineage_->LogMetricPoints(MetricOwner::OfExecution(run_id_, ctx.execution_id()),
+                                               name, points);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Workspace::LogParam(absl::string_view name, absl::string_view value) {
+  return lineage_->LogRunParam(run_id_, name, value);
+}
+
+absl::Status Workspace::LogParam(absl::string_view name, double value) {
+  return LogParam(name, fmt::format("{}", value));  // shortest exact form, as Context's
+}
+
+absl::Status Workspace::LogParam(absl::string_view name, int64_t value) {
+  return LogParam(name, absl::StrCat(value));
+}
+
+absl::Status Workspace::LogMetric(absl::string_view name, double value, int64_t step) {
+  return lineage_->LogMetricPoints(MetricOwner::OfRun(run_id_), name,
+                                   {MetricPoint{step, value, absl::Now()}});
+}
+
+absl::Status Workspace::SetTag(absl::string_view key, absl::string_view value) {
+  return lineage_->SetRunTag(run_id_, key, value);
+}
+
 absl::StatusOr<Workspace::Computed> Workspace::Compute(const ActionRequest& request,
                                                        const Digest& key,
                                                        const ActionRunner& runner,
@@ -394,6 +427,8 @@ absl::StatusOr<Workspace::Computed> Workspace::Compute(const ActionRequest& requ
   const absl::Time end = absl::Now();
   for (const auto& [name, value] : ctx.params()) (*exec.mutable_params())[name] = value;
   for (const auto& [name, value] : ctx.metrics()) (*exec.mutable_metrics())[name] = value;
+  if (absl::Status logged = LogSeries(ctx); !logged.ok()) return fail(logged);
+  if (values.ok() && !ctx.status().ok()) values = ctx.status();
   if (!values.ok()) {
     return fail(absl::Status(values.status().code(),
                              absl::StrCat("step '", request.step_name, "' (version ",

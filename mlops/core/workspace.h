@@ -111,6 +111,11 @@ struct WorkspaceOptions {
   // The program and arguments recorded in the Run; default: this process's command line.
   std::string program;
   std::vector<std::string> args;
+  // The experiment the run belongs to, and the run's name (mlops/lineage/tracking.h); an
+  // empty name becomes "<program's base name>-<run id>". Names are 1 to 250 bytes: a bad
+  // one fails Open with INVALID_ARGUMENT.
+  std::string experiment = "default";
+  std::string run_name;
   // Results kept in process memory (in front of the disk) up to this many bytes.
   int64_t memory_cache_bytes = int64_t{64} << 20;
   // Lineage batching (see sqlite_lineage_store.h).
@@ -231,6 +236,21 @@ class Workspace {
     return files_.File(path, stamp);
   }
 
+  // Experiment tracking for the run itself (what steps log goes through Context): see
+  // mlops/lineage/tracking.h. A run's params are written once: logging a name again with
+  // another value fails FAILED_PRECONDITION naming both values (the same value is OK).
+  // Tags may change (the last write wins). LogMetric appends a point (step, value, now)
+  // to the run's own series, batched with the lineage records (see
+  // SqliteLineageOptions). Bad names (empty, over 250 bytes) and values (over 6000
+  // bytes) are INVALID_ARGUMENT naming them, and nothing is written. The writes fail
+  // FAILED_PRECONDITION in a read-only store.
+  absl::Status LogParam(absl::string_view name, absl::string_view value);
+  absl::Status LogParam(absl::string_view name, double value);
+  absl::Status LogParam(absl::string_view name, int64_t value);
+  absl::Status LogParam(absl::string_view name, int value) { return LogParam(name, int64_t{value}); }
+  absl::Status LogMetric(absl::string_view name, double value, int64_t step = 0);
+  absl::Status SetTag(absl::string_view key, absl::string_view value);
+
   // Waits for results still being written behind, flushes lineage and saves the stat
   // cache. Returns the first error of any of these: a failed write-behind is reported by
   // the next Flush (its call had already returned its outputs; they are not on disk, so
@@ -280,6 +300,8 @@ class Workspace {
   // stored_count() before the caller's lookup.
   absl::StatusOr<ActionOutcome> ComputeOnce(const ActionRequest& request, const Digest& key,
                                             const ActionRunner& runner, uint64_t stored_before);
+  // Appends the series the step logged to its execution's.
+  absl::Status LogSeries(const Context& ctx);
   // Runs the step, records it, and stores its result; in verify mode (`cached` set) stores
   // only the values, and compares them with `cached`.
   absl::StatusOr<Computed> Compute(const ActionRequest& request, const Digest& key,

@@ -52,6 +52,7 @@ struct MetricPoint {
 };
 
 // Whether `a` comes after `b` in a series: a higher step, or the same step and a later time.
+// (Of two points with the same step and time, the one logged later is the last.)
 inline bool IsLaterPoint(const MetricPoint& a, const MetricPoint& b) {
   return a.step != b.step ? a.step > b.step : a.time > b.time;
 }

@@ -186,7 +186,7 @@ absl::Status TrackingWriter::Append(const PointsAppend& append) {
   for (size_t first = 0; first < append.points.size(); first += kPointsPerChunk, ++chunk) {
     const size_t n = std::min<size_t>(kPointsPerChunk, append.points.size() - first);
     for (size_t i = first; i < first + n; ++i) {
-      if (IsLaterPoint(append.points[i], *best)) best = &append.points[i];
+      if (!IsLaterPoint(*best, append.points[i])) best = &append.points[i];  // ties: the later
     }
     (*insert)->Bind(1, owner).BindText(2, append.key).Bind(3, chunk).BindBlob(
         4, EncodePoints(&append.points[first], n));
