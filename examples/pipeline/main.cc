@@ -12,9 +12,11 @@
 //
 // Flags: --workspace, --data, --learning_rates, --epochs, --l2, --test_fraction, --seed,
 // --parallelism.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
   const auto load = mlops::MakeStep("load", 1, &quickstart::Load);
   const auto standardize = mlops::MakeStep("standardize", 1, &quickstart::Standardize);
   const auto split = mlops::MakeStep("split", 1, &quickstart::Split);
-  const auto train = mlops::MakeStep("train", 1, &quickstart::Train);
+  const auto train = mlops::MakeStep("train", 2, &quickstart::Train);
   const auto evaluate = mlops::MakeStep("evaluate", 1, &quickstart::Evaluate);
   const auto candidate = mlops::MakeStep("candidate", 1, &MakeCandidate);
   const auto better = mlops::MakeStep("better", 1, &Better);
@@ -128,6 +130,7 @@ int main(int argc, char** argv) {
 
   mlops::WorkspaceOptions options;
   options.program = "pipeline_example";
+  options.experiment = "quickstart_sweep";
   absl::StatusOr<std::unique_ptr<mlops::Workspace>> opened = mlops::Workspace::Open(dir, options);
   if (!opened.ok()) return Fail(opened.status());
   mlops::Workspace& ws = **opened;
@@ -180,5 +183,27 @@ int main(int argc, char** argv) {
     return Fail(s);
   }
   fmt::print("graph: {} (dot -Tsvg {} -o pipeline.svg)\n", dot_path, dot_path);
+
+  // The sweep's candidates, in the lineage: every evaluation of a learning rate (the
+  // evaluate step logs auc), best first; and the two best of this run side by side.
+  std::vector<std::pair<double, int64_t>> ranked;  // (AUC, evaluate's execution)
+  for (size_t i = 0; i < rates.size(); ++i) {
+    absl::StatusOr<mlops::Stored<quickstart::Metrics>> m = result->Get(metrics[i]);
+    const std::string node = absl::StrCat("evaluate[lr=", rates[i], "]");
+    for (const mlops::NodeResult& n : result->nodes()) {
+      if (m.ok() && n.name == node && n.execution_id != 0) {
+        ranked.emplace_back((*m)->auc, n.execution_id);
+      }
+    }
+  }
+  std::sort(ranked.rbegin(), ranked.rend());
+  const std::string cli = absl::StrCat("bazel run //tools:mlops -- --workspace ", dir);
+  fmt::print("the best candidates of every sweep: {} search --step evaluate "
+             "--filter \"attributes.experiment = 'quickstart_sweep'\" "
+             "--order-by 'metrics.auc DESC' --limit 3\n", cli);
+  if (ranked.size() >= 2) {
+    fmt::print("this run's two best side by side: {} compare exec:{} exec:{}\n", cli,
+               ranked[0].second, ranked[1].second);
+  }
   return result->status().ok() ? 0 : Fail(result->status());
 }

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
 
   mlops::WorkspaceOptions options;
   options.program = "quickstart";
+  options.experiment = "quickstart";  // every run of it, whatever its flags: see README.md
   absl::StatusOr<std::unique_ptr<mlops::Workspace>> opened = mlops::Workspace::Open(dir, options);
   if (!opened.ok()) return Fail(opened.status());
   mlops::Workspace& ws = **opened;
@@ -76,7 +77,7 @@ int main(int argc, char** argv) {
   const auto load = mlops::MakeStep("load", 1, &quickstart::Load);
   const auto standardize = mlops::MakeStep("standardize", 1, &quickstart::Standardize);
   const auto split = mlops::MakeStep("split", 1, &quickstart::Split);
-  const auto train = mlops::MakeStep("train", 1, &quickstart::Train);
+  const auto train = mlops::MakeStep("train", 2, &quickstart::Train);
   const auto evaluate = mlops::MakeStep("evaluate", 1, &quickstart::Evaluate);
 
   const quickstart::TrainParams params{absl::GetFlag(FLAGS_learning_rate),
@@ -128,7 +129,10 @@ int main(int argc, char** argv) {
       "\nLineage of this run is in {0}/lineage.db (SQLite). To look at it:\n"
       "  bazel run //tools:mlops -- --workspace {0} show run:{2}   # its executions, hits\n"
       "  bazel run //tools:mlops -- --workspace {0} runs           # all runs\n"
-      "  dot -Tsvg {1} -o lineage.svg      # the graph behind these metrics (graphviz)\n",
+      "  dot -Tsvg {1} -o lineage.svg      # the graph behind these metrics (graphviz)\n"
+      "Run it again with another --learning_rate, then find the best run of the experiment:\n"
+      "  bazel run //tools:mlops -- --workspace {0} runs --experiment quickstart "
+      "--order-by 'metrics.auc DESC' --columns params.learning_rate,metrics.auc\n",
       dir, dot_path, ws.run_id());
   return 0;
 }

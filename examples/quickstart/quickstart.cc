@@ -143,6 +143,7 @@ Model Train(mlops::Context& ctx, const Dataset& train, const TrainParams& params
       m.weights[c] -= params.learning_rate * (grad[c] / n + params.l2 * m.weights[c]);
     }
     m.bias -= params.learning_rate * grad_bias / n;
+    ctx.LogMetric("loss", loss / n, epoch);  // the loss before this epoch's update
   }
   ctx.LogMetric("train_loss", loss / n);
   return m;
