@@ -206,6 +206,10 @@ absl::Status Workspace::Begin(std::unique_ptr<ContentStore> store,
   }
   run.set_host(host_);
   run.set_user(UserName());
+  if (options_.experiment.empty()) {
+    return absl::InvalidArgumentError(
+        "WorkspaceOptions::experiment is empty (leave it \"default\", or name one)");
+  }
   run.set_experiment(options_.experiment);
   run.set_name(options_.run_name);
   SetTime(run.mutable_start_time(), absl::Now());

@@ -112,8 +112,8 @@ struct WorkspaceOptions {
   std::string program;
   std::vector<std::string> args;
   // The experiment the run belongs to, and the run's name (mlops/lineage/tracking.h); an
-  // empty name becomes "<program's base name>-<run id>". Names are 1 to 250 bytes: a bad
-  // one fails Open with INVALID_ARGUMENT.
+  // empty run name becomes "<program's base name>-<run id>". Names are 1 to 250 bytes: a
+  // bad one (an empty experiment too) fails Open with INVALID_ARGUMENT.
   std::string experiment = "default";
   std::string run_name;
   // Results kept in process memory (in front of the disk) up to this many bytes.

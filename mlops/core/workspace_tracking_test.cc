@@ -134,6 +134,11 @@ TEST(WorkspaceTrackingTest, ABadNameFailsTheCallAndNothingIsCached) {
   long_experiment.experiment = std::string(251, 'e');
   absl::StatusOr<std::unique_ptr<Workspace>> refused = Workspace::InMemory(long_experiment);
   EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  WorkspaceOptions no_experiment;
+  no_experiment.experiment = "";
+  refused = Workspace::InMemory(no_experiment);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("experiment"));
 }
 
 }  // namespace
