@@ -23,6 +23,23 @@ absl::Status CheckKeyAndValue(absl::string_view what, absl::string_view key,
   return s;
 }
 
+// What `fn` returns, under the connection's lock, once the queue is written and (unless
+// `run_id` is 0) the run is found in the database (another process may have deleted it);
+// NOT_FOUND if it is not.
+template <typename Fn>
+auto InRun(lineage_internal::LineageDb& db, lineage_internal::RecordQueue& queue,
+           int64_t run_id, Fn fn) -> decltype(fn()) {
+  MutexLock lock(db.mu());
+  absl::Status s = db.Flush(queue);
+  if (!s.ok()) return s;
+  if (run_id != 0) {
+    queue.ForgetRun(run_id);
+    s = db.CheckRunExists(run_id, queue);
+    if (!s.ok()) return s;
+  }
+  return fn();
+}
+
 }  // namespace
 
 absl::Status SqliteLineageStore::SetRunTag(int64_t run_id, absl::string_view key,
@@ -30,11 +47,9 @@ absl::Status SqliteLineageStore::SetRunTag(int64_t run_id, absl::string_view key
   absl::Status s = CheckWritable();
   if (s.ok()) s = CheckKeyAndValue("tag", key, value);
   if (!s.ok()) return s;
-  MutexLock lock(db_->mu());
-  queue_->ForgetRun(run_id);
-  s = db_->CheckRunExists(run_id, *queue_);
-  if (!s.ok()) return s;
-  return db_->Write([&](LineageWriter& w) { return w.SetRunTag(run_id, key, value); });
+  return InRun(*db_, *queue_, run_id, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return db_->Write([&](LineageWriter& w) { return w.SetRunTag(run_id, key, value); });
+  });
 }
 
 absl::Status SqliteLineageStore::LogRunParam(int64_t run_id, absl::string_view key,
@@ -42,11 +57,9 @@ absl::Status SqliteLineageStore::LogRunParam(int64_t run_id, absl::string_view k
   absl::Status s = CheckWritable();
   if (s.ok()) s = CheckKeyAndValue("param", key, value);
   if (!s.ok()) return s;
-  MutexLock lock(db_->mu());
-  queue_->ForgetRun(run_id);
-  s = db_->CheckRunExists(run_id, *queue_);
-  if (!s.ok()) return s;
-  return db_->Write([&](LineageWriter& w) { return w.LogRunParam(run_id, key, value); });
+  return InRun(*db_, *queue_, run_id, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return db_->Write([&](LineageWriter& w) { return w.LogRunParam(run_id, key, value); });
+  });
 }
 
 absl::Status SqliteLineageStore::LogMetricPoints(const MetricOwner& owner,
@@ -74,57 +87,45 @@ absl::Status SqliteLineageStore::LogMetricPoints(const MetricOwner& owner,
 }
 
 absl::StatusOr<RunValues> SqliteLineageStore::GetRunValues(int64_t run_id) {
-  MutexLock lock(db_->mu());
-  absl::Status s = db_->Flush(*queue_);
-  if (!s.ok()) return s;
-  queue_->ForgetRun(run_id);
-  s = db_->CheckRunExists(run_id, *queue_);
-  if (!s.ok()) return s;
-  return db_->Read(
-      [&](LineageReader& r) { return lineage_internal::ReadRunValues(r.db(), run_id); });
+  if (run_id == 0) return absl::NotFoundError("no run with id 0");
+  return InRun(*db_, *queue_, run_id, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return db_->Read(
+        [&](LineageReader& r) { return lineage_internal::ReadRunValues(r.db(), run_id); });
+  });
 }
 
 absl::StatusOr<std::vector<MetricPoint>> SqliteLineageStore::MetricSeries(
     const MetricOwner& owner, absl::string_view key) {
-  MutexLock lock(db_->mu());
-  absl::Status s = db_->Flush(*queue_);
-  if (!s.ok()) return s;
-  if (owner.execution_id == 0) {
-    queue_->ForgetRun(owner.run_id);
-    s = db_->CheckRunExists(owner.run_id, *queue_);
-    if (!s.ok()) return s;
-  }
-  return db_->Read(
-      [&](LineageReader& r) { return lineage_internal::ReadSeries(r.db(), owner, key); });
+  // An execution's series: the execution must exist (ReadSeries); a run's own: the run.
+  return InRun(*db_, *queue_, owner.execution_id == 0 ? owner.run_id : 0,
+               [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                 return db_->Read([&](LineageReader& r) {
+                   return lineage_internal::ReadSeries(r.db(), owner, key);
+                 });
+               });
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteLineageStore::MetricKeys(
     const MetricOwner& owner) {
-  MutexLock lock(db_->mu());
-  absl::Status s = db_->Flush(*queue_);
-  if (!s.ok()) return s;
-  if (owner.execution_id == 0) {
-    queue_->ForgetRun(owner.run_id);
-    s = db_->CheckRunExists(owner.run_id, *queue_);
-    if (!s.ok()) return s;
-  }
-  return db_->Read(
-      [&](LineageReader& r) { return lineage_internal::ReadMetricKeys(r.db(), owner); });
+  return InRun(*db_, *queue_, owner.execution_id == 0 ? owner.run_id : 0,
+               [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                 return db_->Read([&](LineageReader& r) {
+                   return lineage_internal::ReadMetricKeys(r.db(), owner);
+                 });
+               });
 }
 
 absl::StatusOr<std::vector<Experiment>> SqliteLineageStore::Experiments() {
-  MutexLock lock(db_->mu());
-  absl::Status s = db_->Flush(*queue_);
-  if (!s.ok()) return s;
-  return db_->Read([&](LineageReader& r) { return lineage_internal::ReadExperiments(r.db()); });
+  return InRun(*db_, *queue_, 0, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return db_->Read([&](LineageReader& r) { return lineage_internal::ReadExperiments(r.db()); });
+  });
 }
 
 absl::StatusOr<std::vector<std::vector<SqlValue>>> SqliteLineageStore::Select(
     const SqlQuery& query) {
-  MutexLock lock(db_->mu());
-  absl::Status s = db_->Flush(*queue_);
-  if (!s.ok()) return s;
-  return db_->Read([&](LineageReader& r) { return lineage_internal::SelectRows(r.db(), query); });
+  return InRun(*db_, *queue_, 0, [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return db_->Read([&](LineageReader& r) { return lineage_internal::SelectRows(r.db(), query); });
+  });
 }
 
 }  // namespace mlops
