@@ -131,7 +131,14 @@ class Builder {
   std::string AttributeCondition(const Comparison& c);
   // How well an index answers `c` as the driving clause: 0 not at all.
   int DriverScore(const Comparison& c) const;
-  std::string ValueClause(const Comparison& c, bool driver);
+  // The table of a metric, param or tag.
+  const char* TableOf(const Comparison& c) const;
+  // An EXISTS probe of metric, param or tag clause `c` for the row whose id (a run's, for
+  // tags) is `owner_expr`.
+  std::string Probe(const Comparison& c, const std::string& owner_expr);
+  // Runs only: `c` as the run ids an index gives, probed for `others` (metric, param and
+  // tag clauses too).
+  std::string Driver(const Comparison& c, const std::vector<const Comparison*>& others);
 
   // The position columns, in order: SQL and direction.
   struct Column {
@@ -279,20 +286,28 @@ int Builder::DriverScore(const Comparison& c) const {
   }
 }
 
-std::string Builder::ValueClause(const Comparison& c, bool driver) {
+const char* Builder::TableOf(const Comparison& c) const {
+  if (c.lhs.field == Field::kTag) return "run_tags";
+  return c.lhs.field == Field::kMetric ? shape_.metrics : shape_.params;
+}
+
+std::string Builder::Probe(const Comparison& c, const std::string& owner_expr) {
   const bool tag = c.lhs.field == Field::kTag;
-  const char* table = tag ? "run_tags" : c.lhs.field == Field::kMetric ? shape_.metrics
-                                                                         : shape_.params;
-  const char* owner = tag ? "run_id" : shape_.owner;
-  const char* owner_expr = tag ? shape_.tag_owner : shape_.owner_expr;
   const std::string key = BindText(c.lhs.key);
   const std::string condition = ValueCondition(c, "t.value");
-  if (driver) {
-    return absl::StrCat(owner_expr, " IN (SELECT t.", owner, " FROM ", table,
-                        " t WHERE t.key = ", key, " AND ", condition, ")");
-  }
-  return absl::StrCat("EXISTS (SELECT 1 FROM ", table, " t WHERE t.", owner, " = ", owner_expr,
-                      " AND t.key = ", key, " AND ", condition, ")");
+  return absl::StrCat("EXISTS (SELECT 1 FROM ", TableOf(c), " t WHERE t.",
+                      tag ? "run_id" : shape_.owner, " = ", owner_expr, " AND t.key = ", key,
+                      " AND ", condition, ")");
+}
+
+// The other clauses are probed inside the subquery, on the ids the index gives, so that
+// only the runs that match them all are looked up.
+std::string Builder::Driver(const Comparison& c, const std::vector<const Comparison*>& others) {
+  const std::string key = BindText(c.lhs.key);
+  std::string sql = absl::StrCat("r.id IN (SELECT d.run_id FROM ", TableOf(c),
+                                 " d WHERE d.key = ", key, " AND ", ValueCondition(c, "d.value"));
+  for (const Comparison* other : others) absl::StrAppend(&sql, " AND ", Probe(*other, "d.run_id"));
+  return sql + ")";
 }
 
 void Builder::AddOrderColumns(std::string* joins) {
@@ -371,10 +386,22 @@ SqlQuery Builder::Build() {
       driver = i;
     }
   }
+  std::vector<const Comparison*> probes;
   for (size_t i = 0; i < spec_.filter.clauses.size(); ++i) {
     const Comparison& c = spec_.filter.clauses[i];
-    where.push_back(c.lhs.field == Field::kAttribute ? AttributeCondition(c)
-                                                     : ValueClause(c, i == driver));
+    if (c.lhs.field == Field::kAttribute) {
+      where.push_back(AttributeCondition(c));
+    } else if (i != driver) {
+      probes.push_back(&c);
+    }
+  }
+  if (driver < spec_.filter.clauses.size()) {
+    where.push_back(Driver(spec_.filter.clauses[driver], probes));
+  } else {
+    for (const Comparison* c : probes) {
+      where.push_back(Probe(*c, c->lhs.field == Field::kTag ? shape_.tag_owner
+                                                            : shape_.owner_expr));
+    }
   }
   AddOrderColumns(&from);
   if (!spec_.after.empty()) where.push_back(AfterCondition());

@@ -13,10 +13,14 @@
 //
 // How the filter becomes SQL, with the *_by_key indexes in mind:
 //   - one metric, param or tag clause of a run search that an index can answer (an
-//     equality first, else a range or a LIKE) becomes `r.id IN (SELECT run_id FROM ...
-//     WHERE key = ? AND value ...)`: SQLite reads the matching index range, sorts the ids
-//     and looks the runs up in id order;
-//   - every other clause is an EXISTS probe of the (run or execution, key) primary key.
+//     equality first, else a range or a LIKE with a fixed prefix) becomes `r.id IN
+//     (SELECT d.run_id FROM ... d WHERE d.key = ? AND d.value ...)`, with the other
+//     metric, param and tag clauses probed inside it (EXISTS on the (run, key) primary
+//     key, for d.run_id): SQLite reads the matching index range, keeps the ids that pass
+//     the probes, sorts them and looks only those runs up, in id order;
+//   - without such a clause (and always for executions, whose values have no key index)
+//     each metric, param and tag clause is an EXISTS probe of the row's primary key;
+//   - attributes are conditions on the row's own columns.
 //
 // Thread safety: pure functions.
 #ifndef MLOPS_TRACK_INTERNAL_SQL_BUILDER_H_
