@@ -26,6 +26,28 @@ using internal::Listing;
 using internal::SearchSpec;
 using Row = std::vector<SqlValue>;
 
+// Past these a query would exceed SQLite's limits (an expression 1000 deep, 64 tables in a
+// join, 32766 parameters), far beyond any search a person writes.
+constexpr size_t kMaxClauses = 100;
+constexpr size_t kMaxValues = 10000;
+constexpr size_t kMaxOrderKeys = 16;
+
+absl::Status CheckSize(const SearchSpec& spec) {
+  size_t values = 0;
+  for (const Comparison& c : spec.filter.clauses) values += c.values.size();
+  if (spec.filter.clauses.size() > kMaxClauses || values > kMaxValues) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid filter: it has ", spec.filter.clauses.size(), " clauses and ", values,
+        " values; a search takes at most ", kMaxClauses, " clauses and ", kMaxValues, " values"));
+  }
+  if (spec.order.size() > kMaxOrderKeys) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid order_by: it has ", spec.order.size(),
+                                                   " keys; a search takes at most ",
+                                                   kMaxOrderKeys));
+  }
+  return absl::OkStatus();
+}
+
 // Appends `part`, length-prefixed, to a query's description (so that no two searches have
 // the same one).
 void Describe(std::string* query, absl::string_view part) {
@@ -44,7 +66,8 @@ absl::StatusOr<SearchSpec> Parse(Listing listing, const std::string& filter,
   absl::StatusOr<std::vector<OrderKey>> order = ParseOrderBy(order_by);
   if (!order.ok()) return order.status();
   spec.order = *std::move(order);
-  absl::Status s = CheckPageRequest(page);
+  absl::Status s = CheckSize(spec);
+  if (s.ok()) s = CheckPageRequest(page);
   if (!s.ok()) return s;
   if (!page.page_token.empty()) {
     absl::StatusOr<std::vector<std::string>> parts =
@@ -114,8 +137,8 @@ absl::StatusOr<Page<FoundRun>> SearchRuns(SqliteLineageStore& store, const RunSe
     FoundRun& found = page.items.emplace_back();
     const std::string proto = Text(row[1]);
     if (!found.run.ParseFromString(proto)) {
-      return absl::DataLossError(absl::StrCat("corrupt lineage database ", store.path(),
-                                              ": a stored Run does not parse"));
+      return absl::DataLossError(
+          absl::StrCat("corrupt lineage database ", store.path(), ": a stored Run does not parse"));
     }
     found.run.set_id(Int(row[0]));
     // As GetRun gives it (a version 2 database read as it is keeps neither in the proto).

@@ -98,15 +98,16 @@ struct FoundRun {
 // The runs that match `search`, in its order, paged as search.page asks. Each item holds
 // the run as GetRun returns it and its values as GetRunValues does.
 // Errors: INVALID_ARGUMENT for a malformed filter or order_by (the parser's message, with
-// its caret, unchanged: filter.h), a negative max_results, or a page token that is
-// malformed or from another search; DATA_LOSS if a stored run does not parse; the store's
-// errors (Select) otherwise.
+// its caret, unchanged: filter.h), a filter of more than 100 clauses or 10,000 values, an
+// order_by of more than 16 keys, a negative max_results, or a page token that is malformed
+// or from another search; DATA_LOSS if a stored run does not parse; the store's errors
+// (Select) otherwise. On an error nothing is returned.
 absl::StatusOr<Page<FoundRun>> SearchRuns(SqliteLineageStore& store, const RunSearch& search);
 
 // Which executions of a step to list: the candidates of a sweep, the executions that
 // computed their result (cache hits only repeat one of those, and are never listed).
 struct ExecutionSearch {
-  // The step's name (Execution.step_name). REQUIRES: not empty.
+  // The step's name (Execution.step_name); empty is INVALID_ARGUMENT.
   std::string step;
   // A filter on the execution's own metrics and params, its run's tags, and attributes:
   // status, start_time and end_time are the execution's; run_id, run_name and experiment

@@ -64,12 +64,12 @@ class SearchExecutionsTest : public ::testing::Test {
     return id.ok() ? *id : 0;
   }
 
-  Execution Record(const std::string& name, int64_t run, const std::string& step,
-                   int64_t start, const std::map<std::string, std::string>& params,
+  Execution Record(const std::string& name, int64_t run, const std::string& step, int64_t start,
+                   const std::map<std::string, std::string>& params,
                    const std::map<std::string, double>& metrics,
                    Execution::Status status = Execution::SUCCEEDED) {
-    Execution e = mlops::test::Exec(run, step, {}, {mlops::test::Ref("0", name)}, false,
-                                    kT0 + start);
+    Execution e =
+        mlops::test::Exec(run, step, {}, {mlops::test::Ref("0", name)}, false, kT0 + start);
     e.set_status(status);
     for (const auto& [k, v] : params) (*e.mutable_params())[k] = v;
     for (const auto& [k, v] : metrics) (*e.mutable_metrics())[k] = v;

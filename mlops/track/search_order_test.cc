@@ -29,9 +29,8 @@ TEST_F(SearchRunsTest, MetricDescendingNaNThenMissingLast) {
 }
 
 TEST_F(SearchRunsTest, MetricAscendingNaNThenMissingLast) {
-  EXPECT_THAT(Names("", "metrics.auc"),
-              ElementsAre("zeta", "iota", "theta", "beta", "alpha", "delta", "epsilon", "gamma",
-                          "kappa", "eta"));
+  EXPECT_THAT(Names("", "metrics.auc"), ElementsAre("zeta", "iota", "theta", "beta", "alpha",
+                                                    "delta", "epsilon", "gamma", "kappa", "eta"));
   EXPECT_THAT(Names("", "metrics.auc ASC"),
               ElementsAre("zeta", "iota", "theta", "beta", "alpha", "delta", "epsilon", "gamma",
                           "kappa", "eta"));
@@ -41,16 +40,14 @@ TEST_F(SearchRunsTest, MetricWithSpaceInKey) {
   EXPECT_THAT(Names("", "metrics.`f1 score` DESC"),
               ElementsAre("alpha", "delta", "kappa", "iota", "theta", "eta", "zeta", "epsilon",
                           "gamma", "beta"));
-  EXPECT_THAT(Names("", "metrics.loss"),
-              ElementsAre("epsilon", "eta", "alpha", "beta", "kappa", "iota", "theta", "zeta",
-                          "delta", "gamma"));
+  EXPECT_THAT(Names("", "metrics.loss"), ElementsAre("epsilon", "eta", "alpha", "beta", "kappa",
+                                                     "iota", "theta", "zeta", "delta", "gamma"));
 }
 
 // Bytewise: "LogReg" < "_x" < "logreg" < "svm" < "tree" < "tree_big".
 TEST_F(SearchRunsTest, ParamAscendingAndDescending) {
-  EXPECT_THAT(Names("", "params.model"),
-              ElementsAre("delta", "kappa", "iota", "gamma", "alpha", "theta", "beta", "epsilon",
-                          "zeta", "eta"));
+  EXPECT_THAT(Names("", "params.model"), ElementsAre("delta", "kappa", "iota", "gamma", "alpha",
+                                                     "theta", "beta", "epsilon", "zeta", "eta"));
   EXPECT_THAT(Names("", "params.model DESC"),
               ElementsAre("zeta", "epsilon", "theta", "beta", "iota", "gamma", "alpha", "kappa",
                           "delta", "eta"));
@@ -58,12 +55,10 @@ TEST_F(SearchRunsTest, ParamAscendingAndDescending) {
 
 // "ML" < "data" < "ml" < "ml%".
 TEST_F(SearchRunsTest, TagAscendingAndDescending) {
-  EXPECT_THAT(Names("", "tags.team"),
-              ElementsAre("beta", "gamma", "theta", "epsilon", "alpha", "zeta", "kappa", "iota",
-                          "eta", "delta"));
-  EXPECT_THAT(Names("", "tags.team DESC"),
-              ElementsAre("zeta", "theta", "epsilon", "alpha", "gamma", "beta", "kappa", "iota",
-                          "eta", "delta"));
+  EXPECT_THAT(Names("", "tags.team"), ElementsAre("beta", "gamma", "theta", "epsilon", "alpha",
+                                                  "zeta", "kappa", "iota", "eta", "delta"));
+  EXPECT_THAT(Names("", "tags.team DESC"), ElementsAre("zeta", "theta", "epsilon", "alpha", "gamma",
+                                                       "beta", "kappa", "iota", "eta", "delta"));
 }
 
 TEST_F(SearchRunsTest, SeveralKeys) {

@@ -145,8 +145,7 @@ TEST_F(SearchPagingTest, TokenOfAnotherSearchIsInvalid) {
   executions.filter = search.filter;
   executions.order_by = search.order_by;
   executions.page.page_token = page.next_page_token;
-  EXPECT_THAT(SearchExecutions(*store_, executions),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(SearchExecutions(*store_, executions), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(SearchPagingTest, MalformedTokenAndNegativeSizeAreInvalid) {

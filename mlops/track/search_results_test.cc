@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mlops/testing/lineage_records.h"
@@ -96,8 +98,7 @@ TEST_F(SearchRunsTest, SqlInInputIsOnlyAString) {
   EXPECT_THAT(Names("params.`x" + drop + "` = 'y'"), IsEmpty());
   EXPECT_THAT(Names("metrics.`" + drop + "` > 0"), IsEmpty());
   EXPECT_THAT(Names("", "", {"x" + drop, "'); DROP TABLE experiments; --"}), IsEmpty());
-  EXPECT_THAT(Names("", "metrics.`" + drop + "` DESC"),
-              ElementsAreArray(AllRunsNewestFirst()));
+  EXPECT_THAT(Names("", "metrics.`" + drop + "` DESC"), ElementsAreArray(AllRunsNewestFirst()));
   EXPECT_THAT(Names(""), ElementsAreArray(AllRunsNewestFirst()));
   ASSERT_OK_AND_ASSIGN(const RunValues values, store_->GetRunValues(ids_["alpha"]));
   EXPECT_EQ(values.params.at("model"), "logreg");
@@ -116,6 +117,32 @@ TEST_F(SearchRunsTest, MalformedFilterOrOrderIsTheParsersError) {
   search.filter = "";
   search.order_by = "metrics.auc DOWN";
   EXPECT_EQ(SearchRuns(*store_, search).status(), ParseOrderBy(search.order_by).status());
+  EXPECT_THAT(SearchRuns(*store_, search), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Past SQLite's limits a search is refused as INVALID_ARGUMENT, not failed as INTERNAL;
+// up to them it runs.
+TEST_F(SearchRunsTest, SearchesUpToTheLimitsRun) {
+  std::vector<std::string> clauses(100, "metrics.auc > 0");
+  EXPECT_THAT(Names(absl::StrJoin(clauses, " AND ")),
+              ElementsAre("iota", "theta", "epsilon", "delta", "beta", "alpha"));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 16; ++i) keys.push_back(absl::StrCat("metrics.k", i));
+  EXPECT_THAT(Names("", absl::StrJoin(keys, ", ")), ElementsAreArray(AllRunsNewestFirst()));
+  std::vector<std::string> names(10000, "'alpha'");
+  EXPECT_THAT(Names(absl::StrCat("attributes.run_name IN (", absl::StrJoin(names, ","), ")")),
+              ElementsAre("alpha"));
+
+  RunSearch search;
+  clauses.push_back("metrics.auc > 0");
+  search.filter = absl::StrJoin(clauses, " AND ");
+  EXPECT_THAT(SearchRuns(*store_, search), StatusIs(absl::StatusCode::kInvalidArgument));
+  names.push_back("'beta'");
+  search.filter = absl::StrCat("attributes.run_name IN (", absl::StrJoin(names, ","), ")");
+  EXPECT_THAT(SearchRuns(*store_, search), StatusIs(absl::StatusCode::kInvalidArgument));
+  search.filter = "";
+  keys.push_back("metrics.k16");
+  search.order_by = absl::StrJoin(keys, ", ");
   EXPECT_THAT(SearchRuns(*store_, search), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 

@@ -76,11 +76,9 @@ TEST_F(SearchRunsTest, ParamsCompareAsStrings) {
 
 TEST_F(SearchRunsTest, LikeIsCaseSensitiveAndILikeIsNot) {
   EXPECT_THAT(Names("params.model LIKE 'log%'"), ElementsAre("iota", "gamma", "alpha"));
-  EXPECT_THAT(Names("params.model ILIKE 'log%'"),
-              ElementsAre("iota", "delta", "gamma", "alpha"));
+  EXPECT_THAT(Names("params.model ILIKE 'log%'"), ElementsAre("iota", "delta", "gamma", "alpha"));
   EXPECT_THAT(Names("params.model LIKE 'LOGREG'"), IsEmpty());
-  EXPECT_THAT(Names("params.model ILIKE 'LOGREG'"),
-              ElementsAre("iota", "delta", "gamma", "alpha"));
+  EXPECT_THAT(Names("params.model ILIKE 'LOGREG'"), ElementsAre("iota", "delta", "gamma", "alpha"));
   EXPECT_THAT(Names("tags.team LIKE 'ml%'"), ElementsAre("theta", "zeta", "epsilon", "alpha"));
   EXPECT_THAT(Names("tags.team ILIKE 'ml%'"),
               ElementsAre("theta", "zeta", "epsilon", "beta", "alpha"));
@@ -92,9 +90,9 @@ TEST_F(SearchRunsTest, LikeWildcards) {
   EXPECT_THAT(Names("params.model LIKE '_x'"), ElementsAre("kappa"));
   EXPECT_THAT(Names("tags.team LIKE 'ml_'"), ElementsAre("zeta"));
   EXPECT_THAT(Names("tags.note LIKE 'a_b1c'"), ElementsAre("kappa"));
-  EXPECT_THAT(Names("params.model LIKE '%'"),
-              ElementsAre("kappa", "iota", "theta", "zeta", "epsilon", "delta", "gamma", "beta",
-                          "alpha"));
+  EXPECT_THAT(
+      Names("params.model LIKE '%'"),
+      ElementsAre("kappa", "iota", "theta", "zeta", "epsilon", "delta", "gamma", "beta", "alpha"));
 }
 
 // *, ? and [ are GLOB's wildcards, not LIKE's: in a LIKE pattern they are themselves.
@@ -144,13 +142,13 @@ TEST_F(SearchRunsTest, RunId) {
               ElementsAre("gamma"));
   EXPECT_THAT(Names(absl::StrCat("attributes.run_id = '0", ids_["gamma"], "'")), IsEmpty());
   EXPECT_THAT(Names("attributes.run_id IN ('1', '2', 'x')"), ElementsAre("beta", "alpha"));
-  EXPECT_THAT(Names("attributes.run_id NOT IN ('x', '3')"),
-              ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "beta",
-                          "alpha"));
+  EXPECT_THAT(
+      Names("attributes.run_id NOT IN ('x', '3')"),
+      ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "beta", "alpha"));
   EXPECT_THAT(Names("attributes.run_id NOT IN ('x')"), ElementsAreArray(AllRunsNewestFirst()));
-  EXPECT_THAT(Names("attributes.run_id != '1'"),
-              ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "gamma",
-                          "beta"));
+  EXPECT_THAT(
+      Names("attributes.run_id != '1'"),
+      ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "gamma", "beta"));
   EXPECT_THAT(Names("attributes.run_id LIKE '1%'"), ElementsAre("kappa", "alpha"));
 }
 
@@ -171,17 +169,16 @@ TEST_F(SearchRunsTest, StartTimeInMilliseconds) {
   EXPECT_THAT(Names(absl::StrCat("attributes.start_time = ", gamma)), ElementsAre("gamma"));
   EXPECT_THAT(Names(absl::StrCat("attributes.start_time = ", gamma - 1)), IsEmpty());
   EXPECT_THAT(Names(absl::StrCat("attributes.start_time = ", gamma + 1)), IsEmpty());
-  EXPECT_THAT(Names(absl::StrCat("attributes.start_time < ", gamma)),
-              ElementsAre("beta", "alpha"));
+  EXPECT_THAT(Names(absl::StrCat("attributes.start_time < ", gamma)), ElementsAre("beta", "alpha"));
   EXPECT_THAT(Names(absl::StrCat("attributes.start_time <= ", gamma)),
               ElementsAre("gamma", "beta", "alpha"));
   EXPECT_THAT(Names(absl::StrCat("attributes.start_time > ", gamma)),
               ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta"));
   EXPECT_THAT(Names(absl::StrCat("attributes.start_time >= ", gamma)),
               ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "gamma"));
-  EXPECT_THAT(Names(absl::StrCat("attributes.start_time != ", gamma)),
-              ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "beta",
-                          "alpha"));
+  EXPECT_THAT(
+      Names(absl::StrCat("attributes.start_time != ", gamma)),
+      ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "delta", "beta", "alpha"));
   EXPECT_THAT(Names("attributes.start_time > 9223372036854775807"), IsEmpty());
   EXPECT_THAT(Names("attributes.start_time > -9223372036854775808"),
               ElementsAreArray(AllRunsNewestFirst()));
@@ -189,12 +186,11 @@ TEST_F(SearchRunsTest, StartTimeInMilliseconds) {
 
 // delta is still running: it has no end_time.
 TEST_F(SearchRunsTest, EndTimeOfRunningRunIsMissing) {
-  EXPECT_THAT(Names("attributes.end_time > 0"),
-              ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "gamma", "beta",
-                          "alpha"));
-  EXPECT_THAT(Names("attributes.end_time != 0"),
-              ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "gamma", "beta",
-                          "alpha"));
+  EXPECT_THAT(Names("attributes.end_time > 0"), ElementsAre("kappa", "iota", "theta", "eta", "zeta",
+                                                            "epsilon", "gamma", "beta", "alpha"));
+  EXPECT_THAT(
+      Names("attributes.end_time != 0"),
+      ElementsAre("kappa", "iota", "theta", "eta", "zeta", "epsilon", "gamma", "beta", "alpha"));
   EXPECT_THAT(Names(absl::StrCat("attributes.end_time <= ", AlphaStartMillis() + 5000)),
               ElementsAre("alpha"));
 }

@@ -32,23 +32,63 @@ struct RunRow {
 // end 5 s after they start.
 const std::vector<RunRow>& Table() {
   static const auto* rows = new std::vector<RunRow>{
-      {"alpha", "churn", 0, Run::SUCCEEDED, {{"model", "logreg"}, {"lr", "0.1"}},
-       {{"team", "ml"}, {"owner", "Ann"}}, {{"auc", 0.91}, {"f1 score", 0.8}}},
-      {"beta", "churn", 1000000, Run::SUCCEEDED, {{"model", "svm"}, {"lr", "0.01"}},
-       {{"team", "ML"}}, {{"auc", 0.85}, {"loss", 0.5}}},
-      {"gamma", "churn", 2001500, Run::FAILED, {{"model", "logreg"}, {"lr", "0.10"}},
-       {{"team", "data"}}, {{"auc", kNaN}}},
-      {"delta", "churn", 3000000, Run::RUNNING, {{"model", "LogReg"}}, {},
+      {"alpha",
+       "churn",
+       0,
+       Run::SUCCEEDED,
+       {{"model", "logreg"}, {"lr", "0.1"}},
+       {{"team", "ml"}, {"owner", "Ann"}},
+       {{"auc", 0.91}, {"f1 score", 0.8}}},
+      {"beta",
+       "churn",
+       1000000,
+       Run::SUCCEEDED,
+       {{"model", "svm"}, {"lr", "0.01"}},
+       {{"team", "ML"}},
+       {{"auc", 0.85}, {"loss", 0.5}}},
+      {"gamma",
+       "churn",
+       2001500,
+       Run::FAILED,
+       {{"model", "logreg"}, {"lr", "0.10"}},
+       {{"team", "data"}},
+       {{"auc", kNaN}}},
+      {"delta",
+       "churn",
+       3000000,
+       Run::RUNNING,
+       {{"model", "LogReg"}},
+       {},
        {{"auc", 0.95}, {"f1 score", 0.7}}},
-      {"epsilon", "fraud", 4000000, Run::SUCCEEDED, {{"model", "tree"}, {"lr", "1e-3"}},
-       {{"team", "ml"}}, {{"auc", kInf}, {"loss", 0.1}}},
-      {"zeta", "fraud", 5000000, Run::SUCCEEDED, {{"model", "tree_big"}}, {{"team", "ml%"}},
+      {"epsilon",
+       "fraud",
+       4000000,
+       Run::SUCCEEDED,
+       {{"model", "tree"}, {"lr", "1e-3"}},
+       {{"team", "ml"}},
+       {{"auc", kInf}, {"loss", 0.1}}},
+      {"zeta",
+       "fraud",
+       5000000,
+       Run::SUCCEEDED,
+       {{"model", "tree_big"}},
+       {{"team", "ml%"}},
        {{"auc", -kInf}}},
       {"eta", "fraud", 6000000, Run::SUCCEEDED, {}, {}, {}},
-      {"theta", "", 7000000, Run::FAILED, {{"model", "svm"}, {"my param", "x"}},
-       {{"team", "ml"}}, {{"auc", 0.85}}},
-      {"iota", "", 8000000, Run::SUCCEEDED, {{"model", "logreg"}},
-       {{"owner", "Bob"}, {"note", "a*b[1]?"}}, {{"auc", 0.5}}},
+      {"theta",
+       "",
+       7000000,
+       Run::FAILED,
+       {{"model", "svm"}, {"my param", "x"}},
+       {{"team", "ml"}},
+       {{"auc", 0.85}}},
+      {"iota",
+       "",
+       8000000,
+       Run::SUCCEEDED,
+       {{"model", "logreg"}},
+       {{"owner", "Bob"}, {"note", "a*b[1]?"}},
+       {{"auc", 0.5}}},
       {"kappa", "", 8000000, Run::SUCCEEDED, {{"model", "_x"}}, {{"note", "aXb1c"}}, {}},
   };
   return *rows;
@@ -85,18 +125,18 @@ void SearchRunsTest::SetUp() {
       ASSERT_TRUE(store_->SetRunTag(*id, key, value).ok());
     }
     for (const auto& [key, value] : row.metrics) {
-      ASSERT_TRUE(store_->LogMetricPoints(MetricOwner::OfRun(*id), key,
-                                          {MetricPoint{0, value, start}})
-                      .ok());
+      ASSERT_TRUE(
+          store_->LogMetricPoints(MetricOwner::OfRun(*id), key, {MetricPoint{0, value, start}})
+              .ok());
     }
   }
   const absl::Time t = absl::FromUnixSeconds(mlops::test::kT0);
-  ASSERT_TRUE(store_->LogMetricPoints(MetricOwner::OfRun(ids_["alpha"]), "loss",
-                                      {MetricPoint{0, 0.9, t}, MetricPoint{2, 0.3, t},
-                                       MetricPoint{1, 0.5, t}})
+  ASSERT_TRUE(store_
+                  ->LogMetricPoints(
+                      MetricOwner::OfRun(ids_["alpha"]), "loss",
+                      {MetricPoint{0, 0.9, t}, MetricPoint{2, 0.3, t}, MetricPoint{1, 0.5, t}})
                   .ok());
-  Execution train =
-      mlops::test::Exec(ids_["eta"], "train", {}, {}, false, mlops::test::kT0 + 6);
+  Execution train = mlops::test::Exec(ids_["eta"], "train", {}, {}, false, mlops::test::kT0 + 6);
   (*train.mutable_metrics())["loss"] = 0.2;
   ASSERT_TRUE(store_->RecordExecution(train).ok());
   ASSERT_TRUE(store_->Flush().ok());

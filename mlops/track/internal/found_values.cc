@@ -71,8 +71,12 @@ absl::StatusOr<absl::flat_hash_map<int64_t, RunValues>> ReadFoundValues(
       RunValues& v = values[Int(row[1])];
       std::string key = Text(row[2]);
       switch (Int(row[0])) {
-        case 0: v.tags.emplace(std::move(key), Text(row[3])); break;
-        case 1: v.params.emplace(std::move(key), Text(row[3])); break;
+        case 0:
+          v.tags.emplace(std::move(key), Text(row[3]));
+          break;
+        case 1:
+          v.params.emplace(std::move(key), Text(row[3]));
+          break;
         default:
           v.metrics.emplace(std::move(key),
                             MetricValue{Real(row[3]), Int(row[4]),

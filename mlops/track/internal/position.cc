@@ -55,10 +55,10 @@ bool Decode(absl::string_view part, SqlValue* v) {
 
 absl::Status NotAPosition(absl::string_view token) {
   const absl::string_view shown = token.substr(0, 40);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "page token \"", shown, shown.size() < token.size() ? "...\"" : "\"",
-      " is not valid: it does not name a position of this search (pass back the "
-      "next_page_token of the same query, unchanged)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("page token \"", shown, shown.size() < token.size() ? "...\"" : "\"",
+                   " is not valid: it does not name a position of this search (pass back the "
+                   "next_page_token of the same query, unchanged)"));
 }
 
 }  // namespace

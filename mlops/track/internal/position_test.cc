@@ -29,14 +29,20 @@ uint64_t Bits(double d) {
 }
 
 TEST(PositionTest, RoundTripsExactly) {
-  const std::vector<SqlValue> position = {
-      int64_t{0}, -0.0,
-      int64_t{0}, std::numeric_limits<double>::infinity(),
-      int64_t{0}, 0.1,
-      int64_t{0}, std::string("a\0b:1", 5),
-      int64_t{1}, std::monostate{},
-      int64_t{2}, std::monostate{},
-      std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
+  const std::vector<SqlValue> position = {int64_t{0},
+                                          -0.0,
+                                          int64_t{0},
+                                          std::numeric_limits<double>::infinity(),
+                                          int64_t{0},
+                                          0.1,
+                                          int64_t{0},
+                                          std::string("a\0b:1", 5),
+                                          int64_t{1},
+                                          std::monostate{},
+                                          int64_t{2},
+                                          std::monostate{},
+                                          std::numeric_limits<int64_t>::min(),
+                                          std::numeric_limits<int64_t>::max()};
   const std::vector<std::string> parts = EncodePosition(position);
   ASSERT_OK_AND_ASSIGN(const std::vector<SqlValue> back, DecodePosition(parts, 6, "t"));
   ASSERT_EQ(back.size(), position.size());

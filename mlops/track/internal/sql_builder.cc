@@ -35,15 +35,35 @@ struct Shape {
 };
 
 constexpr Shape kRuns = {
-    "runs r", "r.id", "r.start_us", "NULLIF(r.end_us, 0)", "r.status", "r.id", "r.name",
-    "run_metrics", "run_params", "run_id", "r.id", "r.id", true,
+    "runs r",               // from
+    "r.id",                 // id
+    "r.start_us",           // start_us
+    "NULLIF(r.end_us, 0)",  // end_us
+    "r.status",             // status
+    "r.id",                 // run_id
+    "r.name",               // run_name
+    "run_metrics",          // metrics
+    "run_params",           // params
+    "run_id",               // owner
+    "r.id",                 // owner_expr
+    "r.id",                 // tag_owner
+    true,                   // indexed_values
 };
-// (Executions without a run keep run_id 0.)
 constexpr Shape kExecutions = {
     "executions e LEFT JOIN runs r ON r.id = e.run_id "
-    "LEFT JOIN experiments x ON x.id = r.experiment_id",
-    "e.id", "e.start_us", "NULLIF(e.end_us, 0)", "e.status", "NULLIF(e.run_id, 0)", "r.name",
-    "execution_metrics", "execution_params", "execution_id", "e.id", "e.run_id", false,
+    "LEFT JOIN experiments x ON x.id = r.experiment_id",  // from
+    "e.id",                                               // id
+    "e.start_us",                                         // start_us
+    "NULLIF(e.end_us, 0)",                                // end_us
+    "e.status",                                           // status
+    "NULLIF(e.run_id, 0)",  // run_id (executions without a run have 0)
+    "r.name",               // run_name
+    "execution_metrics",    // metrics
+    "execution_params",     // params
+    "execution_id",         // owner
+    "e.id",                 // owner_expr
+    "e.run_id",             // tag_owner
+    false,                  // indexed_values
 };
 
 // The status names (Run.Status and Execution.Status share their numbers), and MLflow's
@@ -56,13 +76,20 @@ constexpr char kFinished[] = "FINISHED";
 
 const char* Operator(Comparator op) {
   switch (op) {
-    case Comparator::kEqual: return "=";
-    case Comparator::kNotEqual: return "!=";
-    case Comparator::kLess: return "<";
-    case Comparator::kLessOrEqual: return "<=";
-    case Comparator::kGreater: return ">";
-    case Comparator::kGreaterOrEqual: return ">=";
-    default: return "=";  // not reached: the other comparators are written apart
+    case Comparator::kEqual:
+      return "=";
+    case Comparator::kNotEqual:
+      return "!=";
+    case Comparator::kLess:
+      return "<";
+    case Comparator::kLessOrEqual:
+      return "<=";
+    case Comparator::kGreater:
+      return ">";
+    case Comparator::kGreaterOrEqual:
+      return ">=";
+    default:
+      return "=";  // not reached: the other comparators are written apart
   }
 }
 
@@ -167,13 +194,20 @@ bool Builder::UsesExperiment() const {
 
 std::string Builder::AttributeExpr(Attribute attribute) const {
   switch (attribute) {
-    case Attribute::kStatus: return StatusName();
-    case Attribute::kRunName: return shape_.run_name;
-    case Attribute::kRunId: return shape_.run_id;
-    case Attribute::kExperiment: return "x.name";
-    case Attribute::kStartTime: return shape_.start_us;
-    case Attribute::kEndTime: return shape_.end_us;
-    default: return "NULL";
+    case Attribute::kStatus:
+      return StatusName();
+    case Attribute::kRunName:
+      return shape_.run_name;
+    case Attribute::kRunId:
+      return shape_.run_id;
+    case Attribute::kExperiment:
+      return "x.name";
+    case Attribute::kStartTime:
+      return shape_.start_us;
+    case Attribute::kEndTime:
+      return shape_.end_us;
+    default:
+      return "NULL";
   }
 }
 
@@ -205,8 +239,8 @@ std::string Builder::StringCondition(const Comparison& c, const std::string& exp
       const std::string p = BindText(sensitive ? LikeToGlob(pattern) : pattern);
       const char* match = sensitive ? " GLOB " : " LIKE ";
       if (!status_names) return absl::StrCat(expr, match, p);
-      return absl::StrCat("(", expr, match, p, " OR (", shape_.status, " = 2 AND '", kFinished,
-                          "'", match, p, "))");
+      return absl::StrCat("(", expr, match, p, " OR (", shape_.status, " = 2 AND '", kFinished, "'",
+                          match, p, "))");
     }
     case Comparator::kIn:
     case Comparator::kNotIn: {
@@ -243,46 +277,56 @@ std::string Builder::RunIdCondition(const Comparison& c) {
 std::string Builder::TimeCondition(const Comparison& c, const std::string& us) {
   const int64_t ms = std::get<int64_t>(c.values.front());
   const int64_t lo = MillisToMicros(ms);
-  const int64_t hi =
-      ms == std::numeric_limits<int64_t>::max() ? lo : MillisToMicros(ms + 1);
+  const int64_t hi = ms == std::numeric_limits<int64_t>::max() ? lo : MillisToMicros(ms + 1);
   switch (c.op) {
     case Comparator::kEqual:
-      return absl::StrCat("(", us, " >= ", BindInt(lo), " AND ", us, " < ",
-                          BindInt(hi), ")");
+      return absl::StrCat("(", us, " >= ", BindInt(lo), " AND ", us, " < ", BindInt(hi), ")");
     case Comparator::kNotEqual:
-      return absl::StrCat("(", us, " < ", BindInt(lo), " OR ", us, " >= ",
-                          BindInt(hi), ")");
-    case Comparator::kLess: return absl::StrCat(us, " < ", BindInt(lo));
-    case Comparator::kLessOrEqual: return absl::StrCat(us, " < ", BindInt(hi));
-    case Comparator::kGreater: return absl::StrCat(us, " >= ", BindInt(hi));
-    case Comparator::kGreaterOrEqual: return absl::StrCat(us, " >= ", BindInt(lo));
-    default: return "0";  // not reached
+      return absl::StrCat("(", us, " < ", BindInt(lo), " OR ", us, " >= ", BindInt(hi), ")");
+    case Comparator::kLess:
+      return absl::StrCat(us, " < ", BindInt(lo));
+    case Comparator::kLessOrEqual:
+      return absl::StrCat(us, " < ", BindInt(hi));
+    case Comparator::kGreater:
+      return absl::StrCat(us, " >= ", BindInt(hi));
+    case Comparator::kGreaterOrEqual:
+      return absl::StrCat(us, " >= ", BindInt(lo));
+    default:
+      return "0";  // not reached
   }
 }
 
 std::string Builder::AttributeCondition(const Comparison& c) {
   switch (c.lhs.attribute) {
-    case Attribute::kStatus: return StringCondition(c, StatusName(), /*status_names=*/true);
-    case Attribute::kRunId: return RunIdCondition(c);
-    case Attribute::kStartTime: return TimeCondition(c, shape_.start_us);
-    case Attribute::kEndTime: return TimeCondition(c, shape_.end_us);
-    default: return StringCondition(c, AttributeExpr(c.lhs.attribute));
+    case Attribute::kStatus:
+      return StringCondition(c, StatusName(), /*status_names=*/true);
+    case Attribute::kRunId:
+      return RunIdCondition(c);
+    case Attribute::kStartTime:
+      return TimeCondition(c, shape_.start_us);
+    case Attribute::kEndTime:
+      return TimeCondition(c, shape_.end_us);
+    default:
+      return StringCondition(c, AttributeExpr(c.lhs.attribute));
   }
 }
 
 int Builder::DriverScore(const Comparison& c) const {
   if (!shape_.indexed_values || c.lhs.field == Field::kAttribute) return 0;
   switch (c.op) {
-    case Comparator::kEqual: return 3;
+    case Comparator::kEqual:
+      return 3;
     case Comparator::kLess:
     case Comparator::kLessOrEqual:
     case Comparator::kGreater:
-    case Comparator::kGreaterOrEqual: return 2;
+    case Comparator::kGreaterOrEqual:
+      return 2;
     case Comparator::kLike: {  // an index range if the pattern has a fixed prefix
       const std::string& p = std::get<std::string>(c.values.front());
       return !p.empty() && p[0] != '%' && p[0] != '_' ? 1 : 0;
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 
@@ -322,8 +366,9 @@ void Builder::AddOrderColumns(std::string* joins) {
     const bool tag = k.field.field == Field::kTag;
     const std::string o = absl::StrCat("o", i);
     absl::StrAppend(joins, " LEFT JOIN ",
-                    tag ? "run_tags" : k.field.field == Field::kMetric ? shape_.metrics
-                                                                        : shape_.params,
+                    tag                               ? "run_tags"
+                    : k.field.field == Field::kMetric ? shape_.metrics
+                                                      : shape_.params,
                     " ", o, " ON ", o, ".", tag ? "run_id" : shape_.owner, " = ",
                     tag ? shape_.tag_owner : shape_.owner_expr, " AND ", o,
                     ".key = ", BindText(k.field.key));
@@ -372,9 +417,8 @@ SqlQuery Builder::Build() {
   } else if (!spec_.experiments.empty()) {
     std::vector<std::string> names;
     for (const std::string& name : spec_.experiments) names.push_back(BindText(name));
-    where.push_back(absl::StrCat(
-        "r.experiment_id IN (SELECT id FROM experiments WHERE name IN (",
-        absl::StrJoin(names, ", "), "))"));
+    where.push_back(absl::StrCat("r.experiment_id IN (SELECT id FROM experiments WHERE name IN (",
+                                 absl::StrJoin(names, ", "), "))"));
   }
   // The driving clause: the first of those an index answers best.
   size_t driver = spec_.filter.clauses.size();
@@ -399,8 +443,8 @@ SqlQuery Builder::Build() {
     where.push_back(Driver(spec_.filter.clauses[driver], probes));
   } else {
     for (const Comparison* c : probes) {
-      where.push_back(Probe(*c, c->lhs.field == Field::kTag ? shape_.tag_owner
-                                                            : shape_.owner_expr));
+      where.push_back(
+          Probe(*c, c->lhs.field == Field::kTag ? shape_.tag_owner : shape_.owner_expr));
     }
   }
   AddOrderColumns(&from);
@@ -415,8 +459,7 @@ SqlQuery Builder::Build() {
   }
   std::string sql = absl::StrCat(select, " FROM ", from);
   if (!where.empty()) absl::StrAppend(&sql, " WHERE ", absl::StrJoin(where, " AND "));
-  absl::StrAppend(&sql, " ORDER BY ", absl::StrJoin(order, ", "), " LIMIT ",
-                  BindInt(spec_.limit));
+  absl::StrAppend(&sql, " ORDER BY ", absl::StrJoin(order, ", "), " LIMIT ", BindInt(spec_.limit));
   query_.sql = std::move(sql);
   return std::move(query_);
 }
@@ -430,12 +473,24 @@ std::string LikeToGlob(absl::string_view like) {
   glob.reserve(like.size());
   for (char c : like) {
     switch (c) {
-      case '%': glob += '*'; break;
-      case '_': glob += '?'; break;
-      case '*': glob += "[*]"; break;
-      case '?': glob += "[?]"; break;
-      case '[': glob += "[[]"; break;
-      default: glob += c; break;
+      case '%':
+        glob += '*';
+        break;
+      case '_':
+        glob += '?';
+        break;
+      case '*':
+        glob += "[*]";
+        break;
+      case '?':
+        glob += "[?]";
+        break;
+      case '[':
+        glob += "[[]";
+        break;
+      default:
+        glob += c;
+        break;
     }
   }
   return glob;

@@ -51,7 +51,7 @@ TEST(BuildSearchSqlTest, UserInputIsNeverInTheText) {
       spec.experiments = {"zq9"};
       spec.step = "zq10";
       spec.after = {int64_t{0}, std::string("zq11"), int64_t{1}, std::monostate{},
-                    int64_t{0},  std::string("zq12"), int64_t{5}, int64_t{6}};
+                    int64_t{0}, std::string("zq12"), int64_t{5}, int64_t{6}};
       const SqlQuery q = BuildSearchSql(spec);
       EXPECT_THAT(q.sql, Not(HasSubstr("zq"))) << q.sql;
       EXPECT_THAT(q.params, Contains(SqlValue(std::string("zq6"))));
@@ -95,8 +95,8 @@ TEST_F(QueryPlanTest, FilteredSearchStartsFromTheKeyIndex) {
       << plan;
   // A metric range drives when no equality does.
   const std::string range = Plan(Spec(Listing::kRuns, "metrics.m3 > 0.9", ""));
-  EXPECT_THAT(range, AllOf(HasSubstr("run_metrics_by_key (key=? AND value>?)"),
-                           Not(HasSubstr("SCAN"))))
+  EXPECT_THAT(range,
+              AllOf(HasSubstr("run_metrics_by_key (key=? AND value>?)"), Not(HasSubstr("SCAN"))))
       << range;
 }
 
@@ -107,8 +107,7 @@ TEST_F(QueryPlanTest, ListingReadsTheStartIndexInOrder) {
   EXPECT_THAT(plan, AllOf(HasSubstr("runs_by_start"), Not(HasSubstr("TEMP B-TREE")))) << plan;
   spec.after = {int64_t{1700000000000000}, int64_t{7}};
   plan = Plan(spec);
-  EXPECT_THAT(plan, AllOf(HasSubstr("runs_by_start (start_us<?)"),
-                          Not(HasSubstr("TEMP B-TREE"))))
+  EXPECT_THAT(plan, AllOf(HasSubstr("runs_by_start (start_us<?)"), Not(HasSubstr("TEMP B-TREE"))))
       << plan;
 }
 
