@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/lineage/tracking.h"
-#include "mlops/track/internal/sql_builder.h"
+#include "mlops/track/internal/listing.h"
 
 namespace mlops {
 namespace track {

@@ -11,16 +11,7 @@
 // in either direction: 0 a value, 1 a metric that is NaN (SQLite holds it as NULL), 2 no
 // value; the value column is NULL unless the rank is 0.
 //
-// How the filter becomes SQL, with the *_by_key indexes in mind:
-//   - one metric, param or tag clause of a run search that an index can answer (an
-//     equality first, else a range or a LIKE with a fixed prefix) becomes `r.id IN
-//     (SELECT d.run_id FROM ... d WHERE d.key = ? AND d.value ...)`, with the other
-//     metric, param and tag clauses probed inside it (EXISTS on the (run, key) primary
-//     key, for d.run_id): SQLite reads the matching index range, keeps the ids that pass
-//     the probes, sorts them and looks only those runs up, in id order;
-//   - without such a clause (and always for executions, whose values have no key index)
-//     each metric, param and tag clause is an EXISTS probe of the row's primary key;
-//   - attributes are conditions on the row's own columns.
+// The filter's terms are filter_sql.h's; the rows are listing.h's.
 //
 // Thread safety: pure functions.
 #ifndef MLOPS_TRACK_INTERNAL_SQL_BUILDER_H_
@@ -31,20 +22,13 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "mlops/lineage/sqlite_lineage_store.h"
 #include "mlops/track/filter.h"
+#include "mlops/track/internal/listing.h"
 
 namespace mlops {
 namespace track {
 namespace internal {
-
-// What a search lists.
-enum class Listing {
-  kRuns,        // runs: metrics, params and tags are the run's (tracking.h)
-  kExecutions,  // computing executions of a step: their own metrics and params, their
-                // run's tags
-};
 
 // A run row: id, proto, name; then the position.
 inline constexpr size_t kRunColumns = 3;
@@ -73,10 +57,6 @@ inline size_t PositionSize(const std::vector<OrderKey>& order) { return 2 * orde
 // The query for `spec`. REQUIRES: spec.after is empty or of PositionSize(spec.order)
 // values, each rank an integer and each value NULL exactly when its rank is not 0.
 SqlQuery BuildSearchSql(const SearchSpec& spec);
-
-// A LIKE pattern (% any run of characters, _ one character, no escape) as the GLOB pattern
-// that matches the same strings, case-sensitively (SQLite's LIKE ignores ASCII case).
-std::string LikeToGlob(absl::string_view like);
 
 }  // namespace internal
 }  // namespace track

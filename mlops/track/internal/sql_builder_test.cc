@@ -1,5 +1,6 @@
-// BuildSearchSql: user input only ever as bound values, the query plans SQLite picks for
-// the shapes that must be fast (EXPLAIN QUERY PLAN on a real database), and LikeToGlob.
+// BuildSearchSql (with FilterSql): user input only ever as bound values, the query plans
+// SQLite picks for the shapes that must be fast (EXPLAIN QUERY PLAN on a real database),
+// and LikeToGlob.
 #include "mlops/track/internal/sql_builder.h"
 
 #include <memory>
@@ -13,6 +14,7 @@
 #include "mlops/testing/lineage_records.h"
 #include "mlops/testing/status_matchers.h"
 #include "mlops/track/filter.h"
+#include "mlops/track/internal/filter_sql.h"
 
 namespace mlops {
 namespace track {
