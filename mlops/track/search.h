@@ -55,9 +55,11 @@
 // time, then by id, both descending.
 //
 // Paging is page.h's, by position (keyset): every match is listed exactly once however the
-// pages are cut, and runs added meanwhile are never listed twice. A token continues only
-// the search it came from (the same experiments, filter, order_by and, for executions,
-// step, spelled the same); the page size may change from page to page.
+// pages are cut, and runs added meanwhile are never listed twice. (A run whose order_by
+// value changes between two pages moves across the position, as in any keyset listing: it
+// may then be listed twice, or not at all.) A token continues only the search it came from
+// (the same experiments, filter, order_by and, for executions, step, spelled the same);
+// the page size may change from page to page.
 //
 // Thread safety: as the store's, safe to call from many threads at once.
 #ifndef MLOPS_TRACK_SEARCH_H_
@@ -89,7 +91,8 @@ struct RunSearch {
   PageRequest page;
 };
 
-// A run that matched, with its values (tracking.h) at the time of the search.
+// A run that matched, with its values (tracking.h) at the time of the search (read just
+// after the runs, so a run deleted in between comes with none).
 struct FoundRun {
   Run run;
   RunValues values;
@@ -132,7 +135,8 @@ struct FoundExecution {
 };
 
 // The computing executions of search.step that match, in its order, paged as search.page
-// asks. Errors: INVALID_ARGUMENT for an empty step, and as SearchRuns.
+// asks (an execution deleted, with its run, while the page is read is left out of it).
+// Errors: INVALID_ARGUMENT for an empty step, and as SearchRuns.
 absl::StatusOr<Page<FoundExecution>> SearchExecutions(SqliteLineageStore& store,
                                                       const ExecutionSearch& search);
 
