@@ -17,7 +17,7 @@
 // disk out; else $TEST_TMPDIR or /tmp), and deleted at the end.
 //
 //   bazel run -c opt //benchmarks:track_benchmark
-//   MLOPS_BENCH_RUNS=10000 MLOPS_BENCH_POINTS=1000 bazel run //benchmarks:track_benchmark
+//   MLOPS_BENCH_RUNS=10000 MLOPS_BENCH_SERIES_POINTS=1000 bazel run //benchmarks:track_benchmark
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -43,10 +43,10 @@ int64_t SearchRunCount() {
   return env != nullptr ? std::atoll(env) : 100000;
 }
 
-// Points per metric series in the long-series listing database (MLOPS_BENCH_POINTS); with
-// 10 metrics, 100,000 points a run.
+// Points per metric series in the long-series listing database
+// (MLOPS_BENCH_SERIES_POINTS); with 10 metrics, 100,000 points a run.
 int64_t LongSeriesPoints() {
-  const char* env = std::getenv("MLOPS_BENCH_POINTS");
+  const char* env = std::getenv("MLOPS_BENCH_SERIES_POINTS");
   return env != nullptr ? std::atoll(env) : 10000;
 }
 
