@@ -191,8 +191,9 @@ class SqliteLineageStore : public LineageStore {
 
   // Runs a read-only query on the database (once what is queued is written), for
   // mlops/track's searches over the tables tracking_schema.h describes (mlops/lineage/
-  // internal). Returns the rows, each a value per column. INVALID_ARGUMENT for a query
-  // that would write; errors from SQLite (a malformed query) name the path.
+  // internal). Returns the rows, each a value per column. INVALID_ARGUMENT for anything
+  // but a SELECT, WITH or EXPLAIN query that writes nothing (no PRAGMA either: some change
+  // the connection); errors from SQLite (a malformed query) name the path.
   absl::StatusOr<std::vector<std::vector<SqlValue>>> Select(const SqlQuery& query);
 
   // The recoveries of damaged files recorded in the database (see the top of the file),

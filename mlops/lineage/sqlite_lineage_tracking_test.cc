@@ -277,6 +277,10 @@ TEST_P(TrackingTest, SelectRunsReadOnlyQueriesWithBoundValues) {
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ(std::get<int64_t>((*rows)[0][0]), run);
   EXPECT_TRUE(absl::IsInvalidArgument(store_->Select(SqlQuery{"DELETE FROM runs", {}}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      store_->Select(SqlQuery{"PRAGMA case_sensitive_like=1", {}}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      store_->Select(SqlQuery{"WITH x AS (SELECT 1) DELETE FROM runs", {}}).status()));
   EXPECT_EQ(Count("runs"), 1);
 }
 

@@ -6,6 +6,8 @@
 #include <variant>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "mlops/lineage/internal/tracking_writer.h"
 
@@ -129,6 +131,15 @@ absl::StatusOr<std::vector<Experiment>> ReadExperiments(sqlite::Db& db) {
 
 absl::StatusOr<std::vector<std::vector<SqlValue>>> SelectRows(sqlite::Db& db,
                                                               const SqlQuery& query) {
+  // A query, not a statement that changes the connection (a PRAGMA may be "read-only" to
+  // SQLite and still change how this connection compares, say).
+  absl::string_view head = absl::StripLeadingAsciiWhitespace(query.sql);
+  // (EXPLAIN runs nothing: it describes the statement after it.)
+  if (!absl::StartsWithIgnoreCase(head, "SELECT") && !absl::StartsWithIgnoreCase(head, "WITH") &&
+      !absl::StartsWithIgnoreCase(head, "EXPLAIN")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Select runs SELECT, WITH and EXPLAIN queries only, not: ", query.sql));
+  }
   absl::StatusOr<std::unique_ptr<sqlite::Statement>> q = db.Prepare(query.sql.c_str());
   if (!q.ok()) return q.status();
   if (!sqlite3_stmt_readonly((*q)->get())) {
