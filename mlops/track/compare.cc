@@ -55,9 +55,12 @@ std::vector<CompareRow> Rows(const std::vector<NamedValues>& per_target, bool on
 NamedValues EnvironmentOf(const Run& run) {
   if (run.id() == 0) return {};
   const Environment& env = run.environment();
-  NamedValues out = {{"compiler", env.compiler()}, {"compiler_flags", env.compiler_flags()},
-                     {"os", env.os()},             {"cpu", env.cpu()},
-                     {"host", run.host()},         {"user", run.user()}};
+  NamedValues out = {{"compiler", env.compiler()},
+                     {"compiler_flags", env.compiler_flags()},
+                     {"os", env.os()},
+                     {"cpu", env.cpu()},
+                     {"host", run.host()},
+                     {"user", run.user()}};
   for (const auto& [name, version] : env.library_versions()) {
     out.emplace(absl::StrCat("library_versions.", name), version);
   }
@@ -191,8 +194,7 @@ absl::StatusOr<std::map<std::string, TargetMetric>> MetricsOf(LineageStore& stor
   return out;
 }
 
-absl::StatusOr<Comparison> Compare(LineageStore& store,
-                                   const std::vector<CompareTarget>& targets,
+absl::StatusOr<Comparison> Compare(LineageStore& store, const std::vector<CompareTarget>& targets,
                                    const CompareOptions& options) {
   if (targets.empty()) {
     return absl::InvalidArgumentError("nothing to compare: no run or execution given");

@@ -110,10 +110,10 @@ struct ComparedTarget {
 struct Comparison {
   std::vector<ComparedTarget> targets;  // in the order given
   // Each list is sorted by name.
-  std::vector<CompareRow> params;       // those that differ, or all (all_params)
+  std::vector<CompareRow> params;         // those that differ, or all (all_params)
   std::vector<MetricCompareRow> metrics;  // all
-  std::vector<CompareRow> inputs;       // all; values are digests (32 lowercase hex)
-  std::vector<CompareRow> environment;  // those that differ
+  std::vector<CompareRow> inputs;         // all; values are digests (32 lowercase hex)
+  std::vector<CompareRow> environment;    // those that differ
 };
 
 struct CompareOptions {
@@ -125,8 +125,7 @@ struct CompareOptions {
 // alone is allowed: then nothing differs). INVALID_ARGUMENT if `targets` is empty;
 // NOT_FOUND, naming the id, for a run or execution the store does not have; other errors
 // of the store as they come.
-absl::StatusOr<Comparison> Compare(LineageStore& store,
-                                   const std::vector<CompareTarget>& targets,
+absl::StatusOr<Comparison> Compare(LineageStore& store, const std::vector<CompareTarget>& targets,
                                    const CompareOptions& options = {});
 
 // The metrics of `target` by name (see the top of the file). Errors as Compare.

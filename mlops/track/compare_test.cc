@@ -21,11 +21,11 @@
 namespace mlops {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using test::H;
 using test::kT0;
 using test::Ref;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -45,8 +45,8 @@ std::vector<std::string> Text(const std::vector<CompareRow>& rows) {
 }
 // A summary as "last@step [min, max] Npts".
 std::string Text(const MetricSummary& s) {
-  return absl::StrCat(s.last.value, "@", s.last.step, " [", s.min, ", ", s.max, "] ",
-                      s.points, "pts");
+  return absl::StrCat(s.last.value, "@", s.last.step, " [", s.min, ", ", s.max, "] ", s.points,
+                      "pts");
 }
 std::vector<std::string> Text(const std::vector<MetricCompareRow>& rows) {
   std::vector<std::string> out;
@@ -83,9 +83,9 @@ class CompareTest : public ::testing::Test {
     ASSERT_OK(store_->LogRunParam(run1_, "epochs", "10"));
     ASSERT_OK(store_->LogMetricPoints(MetricOwner::OfRun(run1_), "loss",
                                       {{0, 0.9, At(1)}, {1, 0.5, At(2)}, {2, kNaN, At(3)}}));
-    ASSERT_OK_AND_ASSIGN(split1_, store_->RecordExecution(test::Exec(
-                                      run1_, "split", {Ref("data", "csv1")},
-                                      {Ref("0", "train1")}, false, kT0 + 1)));
+    ASSERT_OK_AND_ASSIGN(split1_,
+                         store_->RecordExecution(test::Exec(run1_, "split", {Ref("data", "csv1")},
+                                                            {Ref("0", "train1")}, false, kT0 + 1)));
     Execution train1 = test::Exec(run1_, "train", {Ref("train", "train1"), Ref("seed", "seed1")},
                                   {Ref("0", "model1")}, false, kT0 + 2);
     (*train1.mutable_params())["depth"] = "3";
@@ -105,22 +105,24 @@ class CompareTest : public ::testing::Test {
     ASSERT_OK(store_->LogRunParam(run2_, "epochs", "10"));
     ASSERT_OK(store_->LogMetricPoints(MetricOwner::OfRun(run2_), "loss",
                                       {{0, kInf, At(11)}, {1, 0.4, At(12)}}));
-    ASSERT_OK(store_->RecordExecution(test::Exec(run2_, "split", {Ref("data", "csv2")},
-                                                 {Ref("0", "train2")}, false, kT0 + 11))
+    ASSERT_OK(store_
+                  ->RecordExecution(test::Exec(run2_, "split", {Ref("data", "csv2")},
+                                               {Ref("0", "train2")}, false, kT0 + 11))
                   .status());
-    Execution train2 = test::Keyed(
-        test::Exec(run2_, "train", {Ref("train", "train2"), Ref("seed", "seed1")},
-                   {Ref("0", "model2")}, false, kT0 + 12),
-        "train2");
+    Execution train2 =
+        test::Keyed(test::Exec(run2_, "train", {Ref("train", "train2"), Ref("seed", "seed1")},
+                               {Ref("0", "model2")}, false, kT0 + 12),
+                    "train2");
     (*train2.mutable_params())["depth"] = "3";
     ASSERT_OK_AND_ASSIGN(train2_, store_->RecordExecution(train2));
     train2.set_id(train2_);
     train2_record_ = train2;
     ASSERT_OK(store_->LogMetricPoints(MetricOwner::OfExecution(run2_, train2_), "acc",
                                       {{0, 0.5, At(13)}, {1, 0.8, At(14)}}));
-    ASSERT_OK(store_->RecordExecution(test::Exec(run2_, "train",
-                                                 {Ref("train", "train2"), Ref("seed", "seed2")},
-                                                 {Ref("0", "model3")}, false, kT0 + 15))
+    ASSERT_OK(store_
+                  ->RecordExecution(test::Exec(run2_, "train",
+                                               {Ref("train", "train2"), Ref("seed", "seed2")},
+                                               {Ref("0", "model3")}, false, kT0 + 15))
                   .status());
   }
 
@@ -130,8 +132,8 @@ class CompareTest : public ::testing::Test {
 };
 
 TEST_F(CompareTest, TwoRunsShowWhatDiffers) {
-  ASSERT_OK_AND_ASSIGN(const Comparison c,
-                       Compare(*store_, {CompareTarget::OfRun(run1_), CompareTarget::OfRun(run2_)}));
+  ASSERT_OK_AND_ASSIGN(const Comparison c, Compare(*store_, {CompareTarget::OfRun(run1_),
+                                                             CompareTarget::OfRun(run2_)}));
   ASSERT_EQ(c.targets.size(), 2u);
   EXPECT_EQ(c.targets[0].target, CompareTarget::OfRun(run1_));
   EXPECT_EQ(c.targets[0].run.name(), "baseline");
@@ -145,14 +147,14 @@ TEST_F(CompareTest, TwoRunsShowWhatDiffers) {
   EXPECT_THAT(Text(c.params), ElementsAre("lr: 0.1 | 0.01 *"));
   // loss: run 1's last point (step 2) is NaN, min and max skip it; run 2 starts at +inf.
   // acc: run 1's is train's single value; run 2's is train's series.
-  EXPECT_THAT(Text(c.metrics), ElementsAre("acc: 0.75@0 [0.75, 0.75] 1pts | 0.8@1 [0.5, 0.8] 2pts *",
-                                           "loss: nan@2 [0.5, 0.9] 3pts | 0.4@1 [0.4, inf] 2pts *"));
+  EXPECT_THAT(Text(c.metrics),
+              ElementsAre("acc: 0.75@0 [0.75, 0.75] 1pts | 0.8@1 [0.5, 0.8] 2pts *",
+                          "loss: nan@2 [0.5, 0.9] 3pts | 0.4@1 [0.4, inf] 2pts *"));
   // train's input "train" is split's output in both runs: not an input of the run.
-  EXPECT_THAT(Text(c.inputs), ElementsAre(absl::StrCat("split.data: ", H("csv1"), " | ",
-                                                       H("csv2"), " *"),
-                                          absl::StrCat("train#2.seed: - | ", H("seed2"), " *"),
-                                          absl::StrCat("train.seed: ", H("seed1"), " | ",
-                                                       H("seed1"))));
+  EXPECT_THAT(Text(c.inputs),
+              ElementsAre(absl::StrCat("split.data: ", H("csv1"), " | ", H("csv2"), " *"),
+                          absl::StrCat("train#2.seed: - | ", H("seed2"), " *"),
+                          absl::StrCat("train.seed: ", H("seed1"), " | ", H("seed1"))));
   EXPECT_THAT(Text(c.environment),
               ElementsAre("compiler: g++ 12 | g++ 13 *", "library_versions.abseil: 2022 | - *"));
 }
@@ -167,10 +169,9 @@ TEST_F(CompareTest, AllParamsListsTheSameOnesToo) {
 }
 
 TEST_F(CompareTest, ExecutionsShowTheirOwnValuesAndTheirRunsEnvironment) {
-  ASSERT_OK_AND_ASSIGN(const Comparison c,
-                       Compare(*store_, {CompareTarget::OfExecution(train1_),
-                                         CompareTarget::OfExecution(train2_),
-                                         CompareTarget::OfExecution(split1_)}));
+  ASSERT_OK_AND_ASSIGN(const Comparison c, Compare(*store_, {CompareTarget::OfExecution(train1_),
+                                                             CompareTarget::OfExecution(train2_),
+                                                             CompareTarget::OfExecution(split1_)}));
   ASSERT_EQ(c.targets.size(), 3u);
   EXPECT_EQ(c.targets[0].execution.step_name(), "train");
   EXPECT_EQ(c.targets[1].run.id(), run2_);
@@ -192,9 +193,8 @@ TEST_F(CompareTest, ACacheHitShowsTheSeriesOfTheExecutionItReuses) {
   ASSERT_OK_AND_ASSIGN(const int64_t run3, store_->BeginRun(r3));
   ASSERT_OK_AND_ASSIGN(const int64_t hit,
                        store_->RecordExecution(test::HitOf(train2_record_, run3, kT0 + 21)));
-  ASSERT_OK_AND_ASSIGN(const Comparison c,
-                       Compare(*store_, {CompareTarget::OfExecution(hit),
-                                         CompareTarget::OfExecution(train2_)}));
+  ASSERT_OK_AND_ASSIGN(const Comparison c, Compare(*store_, {CompareTarget::OfExecution(hit),
+                                                             CompareTarget::OfExecution(train2_)}));
   EXPECT_THAT(Text(c.metrics), ElementsAre("acc: 0.8@1 [0.5, 0.8] 2pts | 0.8@1 [0.5, 0.8] 2pts"));
   EXPECT_THAT(Text(c.params), ElementsAre());  // depth 3 in both
   EXPECT_EQ(c.targets[0].run.id(), run3);
@@ -235,23 +235,22 @@ TEST_F(CompareTest, MetricsOfGivesTheSeriesInTheOrderLogged) {
 TEST_F(CompareTest, AnExecutionOutsideAnyRunHasNoEnvironment) {
   ASSERT_OK_AND_ASSIGN(const int64_t loose,
                        store_->RecordExecution(test::Exec(0, "probe", {Ref("x", "csv1")}, {})));
-  ASSERT_OK_AND_ASSIGN(const Comparison c,
-                       Compare(*store_, {CompareTarget::OfExecution(loose),
-                                         CompareTarget::OfExecution(split1_)}));
+  ASSERT_OK_AND_ASSIGN(const Comparison c, Compare(*store_, {CompareTarget::OfExecution(loose),
+                                                             CompareTarget::OfExecution(split1_)}));
   EXPECT_EQ(c.targets[0].run.id(), 0);
-  EXPECT_THAT(Text(c.environment),
-              ElementsAre("compiler: - | g++ 12 *", "compiler_flags: - |  *", "cpu: - | x86 *",
-                          "host: - | host *", "library_versions.abseil: - | 2022 *",
-                          "library_versions.protobuf: - | 3.21 *", "os: - | Linux *",
-                          "user: - | user *"));
+  EXPECT_THAT(
+      Text(c.environment),
+      ElementsAre("compiler: - | g++ 12 *", "compiler_flags: - |  *", "cpu: - | x86 *",
+                  "host: - | host *", "library_versions.abseil: - | 2022 *",
+                  "library_versions.protobuf: - | 3.21 *", "os: - | Linux *", "user: - | user *"));
 }
 
 TEST_F(CompareTest, OneTargetDiffersFromNothing) {
   ASSERT_OK_AND_ASSIGN(const Comparison c, Compare(*store_, {CompareTarget::OfRun(run1_)}));
   EXPECT_THAT(Text(c.params), ElementsAre());
   EXPECT_THAT(Text(c.environment), ElementsAre());
-  EXPECT_THAT(Text(c.metrics), ElementsAre("acc: 0.75@0 [0.75, 0.75] 1pts",
-                                           "loss: nan@2 [0.5, 0.9] 3pts"));
+  EXPECT_THAT(Text(c.metrics),
+              ElementsAre("acc: 0.75@0 [0.75, 0.75] 1pts", "loss: nan@2 [0.5, 0.9] 3pts"));
   EXPECT_EQ(c.inputs.size(), 2u);
 }
 
