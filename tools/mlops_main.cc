@@ -36,11 +36,10 @@ const std::vector<Command>& Commands() {
       {"show", &Show, 1, 1, {{"json", false}},
        "mlops show <run:ID | exec:ID | ID | DIGEST-PREFIX> [--json]\n"
        "  Everything recorded about a run (its experiment, name, tags, params, metrics,\n"
-       "  environment and executions), an execution\n"
-       "  (inputs, outputs, params, metrics) or a digest (artifact, stored size, pinned,\n"
-       "  producers, consumers). A bare number is a run or an execution, whichever exists\n"
-       "  (an error if both do: then say run:ID or exec:ID); any other hex is a digest\n"
-       "  prefix (digest:PREFIX for an all-digit one).\n"},
+       "  environment and executions), an execution (inputs, outputs, params, metrics) or a\n"
+       "  digest (artifact, stored size, pinned, producers, consumers). A bare number is a\n"
+       "  run or an execution, whichever exists (an error if both do: then say run:ID or\n"
+       "  exec:ID); any other hex is a digest prefix (digest:PREFIX for an all-digit one).\n"},
       {"lineage", &Lineage, 1, 1,
        {{"upstream", false}, {"downstream", false}, {"depth", true}, {"format", true},
         {"json", false}, {"output", true}},
@@ -58,12 +57,12 @@ const std::vector<Command>& Commands() {
        "mlops experiments [--json]\n"
        "  Every experiment: its name, how many runs it has, when its newest run started.\n"},
       {"compare", &Compare, 2, -1, {{"all-params", false}, {"json", false}},
-       "mlops compare <ID | run:ID | exec:ID> <ID | run:ID | exec:ID>... [--all-params] [--json]\n"
-       "  Runs (a bare number is a run) or executions side by side: experiment, name, source\n"
+       "mlops compare <RUN | exec:ID> <RUN | exec:ID>... [--all-params] [--json]\n"
+       "  Runs (RUN: ID or run:ID) or executions side by side: experiment, name, source\n"
        "  commit, the params that differ (--all-params: all), every metric as\n"
        "  last [min, max], the input data's digests, the environment fields that differ.\n"},
       {"metrics", &Metrics, 1, -1, {{"format", true}, {"json", false}, {"output", true}},
-       "mlops metrics <ID | run:ID | exec:ID>... [NAME...] [--format text|csv|json|svg | --json]\n"
+       "mlops metrics <RUN | exec:ID>... [NAME...] [--format text|csv|json|svg | --json]\n"
        "              [--output FILE]\n"
        "  The metric series (step, value, time) of runs or executions: those named, or every\n"
        "  one they have. Arguments of an id's form are targets (a bare number is a run),\n"
