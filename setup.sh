@@ -22,7 +22,8 @@ packages=(
   # To look at lineage by hand (the quickstart says how), and Graphviz's dot, which
   # `mlops lineage --format svg` renders through (tests/cli_test checks it for real).
   sqlite3 graphviz
-  # gnuplot, which `mlops metrics --format svg` draws its line charts with.
+  # gnuplot, which `mlops metrics --format svg` draws its line charts with (tests/cli_track_test
+  # draws one for real: CI needs it, .ci/run installs it through this list).
   gnuplot-nox
 )
 

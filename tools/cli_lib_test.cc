@@ -1,6 +1,6 @@
 // Unit tests of the command line's plain functions: argument parsing, sizes, ids and digest
-// prefixes, the JSON writer, the lineage tree, the pin list, store usage and garbage
-// collection reports.
+// prefixes, metric series and their gnuplot chart, the JSON writer, the lineage tree, the
+// pin list, store usage and garbage collection reports.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -25,6 +26,8 @@
 #include "tools/ids.h"
 #include "tools/json_writer.h"
 #include "tools/lineage_tree.h"
+#include "tools/metric_chart.h"
+#include "tools/metric_series.h"
 #include "tools/process.h"
 #include "tools/records.h"
 #include "tools/store_usage.h"
@@ -183,6 +186,116 @@ TEST(ParseTargetTest, FormDecidesTheKind) {
     EXPECT_TRUE(IsUsageError(t.status())) << bad;
     EXPECT_THAT(std::string(t.status().message()), HasSubstr(bad));
   }
+}
+
+TEST(ParseRunOrExecutionTest, ABareNumberIsARunAndDigestsAreRefused) {
+  EXPECT_EQ(ParseRunOrExecution("12")->kind, Target::kRun);
+  EXPECT_EQ(ParseRunOrExecution("12")->id, 12);
+  EXPECT_EQ(ParseRunOrExecution("run:3")->kind, Target::kRun);
+  EXPECT_EQ(ParseRunOrExecution("exec:4")->kind, Target::kExecution);
+  EXPECT_EQ(ParseRunOrExecution("execution:4")->id, 4);
+  for (const char* bad : {"abc", "digest:12", "run:x", "exec:", "0", "", "run:-1"}) {
+    absl::StatusOr<Target> t = ParseRunOrExecution(bad);
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_TRUE(IsUsageError(t.status())) << bad;
+    EXPECT_THAT(std::string(t.status().message()), HasSubstr(absl::StrCat("\"", bad, "\"")));
+  }
+  EXPECT_TRUE(IsIdForm("42"));
+  EXPECT_TRUE(IsIdForm("run:x"));  // the form of an id, if not a valid one
+  EXPECT_TRUE(IsIdForm("exec:"));
+  EXPECT_FALSE(IsIdForm("loss"));
+  EXPECT_FALSE(IsIdForm("4a"));
+  EXPECT_FALSE(IsIdForm(""));
+}
+
+// --- metric series ---
+
+TEST(ParseMetricsArgsTest, IdsAreTargetsTheRestNames) {
+  absl::StatusOr<MetricsArgs> a =
+      ParseMetricsArgs({"3", "exec:4", "loss", "metric:7", "loss", "run:3", "val acc"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->targets.size(), 2u);  // run 3 once
+  EXPECT_EQ(TargetName(a->targets[0]), "run:3");
+  EXPECT_EQ(TargetName(a->targets[1]), "exec:4");
+  EXPECT_EQ(TargetLabel(a->targets[1]), "exec 4");
+  EXPECT_THAT(a->names, ElementsAre("loss", "7", "val acc"));
+  for (const std::vector<std::string>& bad : std::vector<std::vector<std::string>>{
+           {}, {"loss"}, {"run:x", "loss"}, {"1", "metric:"}, {"exec:0"}}) {
+    absl::StatusOr<MetricsArgs> b = ParseMetricsArgs(bad);
+    EXPECT_FALSE(b.ok()) << absl::StrJoin(bad, " ");
+    EXPECT_TRUE(IsUsageError(b.status())) << absl::StrJoin(bad, " ");
+  }
+}
+
+TEST(MetricValueTest, NonFiniteValuesHaveNamesInTextAndStringsInJson) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(FormatMetricValue(0.1), "0.1");
+  EXPECT_EQ(FormatMetricValue(1e20), "1e+20");
+  EXPECT_EQ(FormatMetricValue(-2), "-2");
+  EXPECT_EQ(FormatMetricValue(nan), "nan");
+  EXPECT_EQ(FormatMetricValue(-nan), "nan");
+  EXPECT_EQ(FormatMetricValue(inf), "inf");
+  EXPECT_EQ(FormatMetricValue(-inf), "-inf");
+  JsonWriter w;
+  w.BeginArray();
+  for (double v : {0.25, nan, inf, -inf}) WriteMetricValueJson(w, v);
+  w.EndArray();
+  EXPECT_EQ(w.str(), "[\n  0.25,\n  \"NaN\",\n  \"Infinity\",\n  \"-Infinity\"\n]\n");
+}
+
+TEST(CsvFieldTest, QuotedOnlyWhenNeeded) {
+  EXPECT_EQ(CsvField("loss"), "loss");
+  EXPECT_EQ(CsvField("a b'c"), "a b'c");
+  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(CsvField("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(CsvField(""), "");
+}
+
+TEST(GnuplotQuoteTest, SingleQuotesDoubledControlCharactersBlanked) {
+  EXPECT_EQ(GnuplotQuote("loss"), "'loss'");
+  EXPECT_EQ(GnuplotQuote("it's"), "'it''s'");
+  EXPECT_EQ(GnuplotQuote("a\nb\tc\x7f"), "'a b c '");
+  // Nothing else is special inside single quotes.
+  EXPECT_EQ(GnuplotQuote("\\n \"x\" `ls` @m $v"), "'\\n \"x\" `ls` @m $v'");
+}
+
+TEST(MakeGnuplotChartTest, APanelPerMetricALinePerTargetInStepOrder) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const absl::Time t = absl::FromUnixSeconds(1700000000);
+  Target run;
+  run.kind = Target::kRun;
+  run.id = 3;
+  Target exec;
+  exec.kind = Target::kExecution;
+  exec.id = 7;
+  const GnuplotChart chart = MakeGnuplotChart({
+      {run, "loss", {{1, 0.5, t}, {0, 0.9, t}, {2, nan, t}}},
+      {run, "acc", {{0, 0.25, t}}},
+      {exec, "loss", {{0, 1e20, t}}},
+      {exec, "acc", {{0, nan, t}}},  // no point left: no line
+  });
+  EXPECT_EQ(chart.panels, 2);
+  EXPECT_EQ(chart.skipped_points, 2);
+  EXPECT_EQ(chart.script,
+            "set terminal svg size 900,720 noenhanced dynamic background '#ffffff'\n"
+            "$D1 << EOD\n0 0.9\n1 0.5\nEOD\n"
+            "$D2 << EOD\n0 0.25\nEOD\n"
+            "$D3 << EOD\n0 1e+20\nEOD\n"
+            "set multiplot layout 2,1\n"
+            "set key outside right top\nset grid\nset xlabel 'step'\n"
+            "set ylabel 'acc'\n"
+            "plot $D2 using 1:2 with linespoints title 'run 3'\n"
+            "set ylabel 'loss'\n"
+            "plot $D1 using 1:2 with linespoints title 'run 3', "
+            "$D3 using 1:2 with linespoints title 'exec 7'\n"
+            "unset multiplot\n");
+
+  const GnuplotChart nothing = MakeGnuplotChart({{run, "loss", {{0, nan, t}}}});
+  EXPECT_EQ(nothing.panels, 0);
+  EXPECT_EQ(nothing.skipped_points, 1);
+  EXPECT_EQ(nothing.script, "");
 }
 
 // --- JSON ---

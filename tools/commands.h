@@ -26,6 +26,9 @@ absl::Status Cat(const Args& args, const std::string& workspace);      // store_
 absl::Status Pin(const Args& args, const std::string& workspace);      // pin_commands.cc
 absl::Status Unpin(const Args& args, const std::string& workspace);    // pin_commands.cc
 absl::Status Pins(const Args& args, const std::string& workspace);     // pin_commands.cc
+absl::Status Experiments(const Args& args, const std::string& workspace);  // track_commands.cc
+absl::Status Compare(const Args& args, const std::string& workspace);      // track_commands.cc
+absl::Status Metrics(const Args& args, const std::string& workspace);      // metrics_command.cc
 
 // Writes `text` to stdout. UNAVAILABLE if stdout is closed or full (e.g. a closed pipe).
 absl::Status Print(const std::string& text);

@@ -83,5 +83,26 @@ absl::StatusOr<Target> ParseTarget(absl::string_view text) {
   return t;
 }
 
+absl::StatusOr<Target> ParseRunOrExecution(absl::string_view text) {
+  if (!IsIdForm(text)) {
+    return UsageError(absl::StrCat("\"", text,
+                                   "\" names no run or execution (use ID or run:ID for a run, "
+                                   "exec:ID for an execution)"));
+  }
+  absl::StatusOr<Target> t = ParseTarget(text);
+  if (t.ok() && t->kind == Target::kRunOrExecution) t->kind = Target::kRun;
+  return t;
+}
+
+bool IsIdForm(absl::string_view text) {
+  if (absl::StartsWith(text, "run:") || absl::StartsWith(text, "exec:") ||
+      absl::StartsWith(text, "execution:")) {
+    return true;
+  }
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+  });
+}
+
 }  // namespace cli
 }  // namespace mlops

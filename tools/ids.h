@@ -52,6 +52,15 @@ struct Target {
 // Parses `text` by its form. A usage error, quoting it, for anything else (e.g. "run:x").
 absl::StatusOr<Target> ParseTarget(absl::string_view text);
 
+// An argument of `compare` and `metrics`: a run (`12` or `run:12`) or an execution
+// (`exec:34`, `execution:34`); the result's kind is kRun or kExecution. A usage error,
+// quoting it, for anything else.
+absl::StatusOr<Target> ParseRunOrExecution(absl::string_view text);
+
+// Whether `text` has the form of a run or execution id: all digits, or starting with
+// `run:`, `exec:` or `execution:` (whether or not a valid id follows).
+bool IsIdForm(absl::string_view text);
+
 }  // namespace cli
 }  // namespace mlops
 

@@ -30,16 +30,16 @@ const std::vector<Command>& Commands() {
       {"runs", &Runs, 0, 0,
        {{"limit", true}, {"page-token", true}, {"program", true}, {"json", false}},
        "mlops runs [--limit N] [--page-token TOKEN] [--program NAME] [--json]\n"
-       "  Recent runs, newest first: id, program, start, duration, status, executions,\n"
-       "  cache hits. At most N (default 20; 0: all); when more exist, a last line (in\n"
-       "  --json, next_page_token) gives the TOKEN that lists the next ones.\n"},
+       "  Recent runs, newest first: id, program, experiment, name, start, duration,\n"
+       "  status, executions, cache hits. At most N (default 20; 0: all); when more exist,\n"
+       "  a last line (in --json, next_page_token) gives the TOKEN that lists the next ones.\n"},
       {"show", &Show, 1, 1, {{"json", false}},
        "mlops show <run:ID | exec:ID | ID | DIGEST-PREFIX> [--json]\n"
-       "  Everything recorded about a run (its environment and executions), an execution\n"
-       "  (inputs, outputs, params, metrics) or a digest (artifact, stored size, pinned,\n"
-       "  producers, consumers). A bare number is a run or an execution, whichever exists\n"
-       "  (an error if both do: then say run:ID or exec:ID); any other hex is a digest\n"
-       "  prefix (digest:PREFIX for an all-digit one).\n"},
+       "  Everything recorded about a run (its experiment, name, tags, params, metrics,\n"
+       "  environment and executions), an execution (inputs, outputs, params, metrics) or a\n"
+       "  digest (artifact, stored size, pinned, producers, consumers). A bare number is a\n"
+       "  run or an execution, whichever exists (an error if both do: then say run:ID or\n"
+       "  exec:ID); any other hex is a digest prefix (digest:PREFIX for an all-digit one).\n"},
       {"lineage", &Lineage, 1, 1,
        {{"upstream", false}, {"downstream", false}, {"depth", true}, {"format", true},
         {"json", false}, {"output", true}},
@@ -53,6 +53,21 @@ const std::vector<Command>& Commands() {
        "mlops diff <RUN> <RUN> [--json]\n"
        "  The steps of two runs side by side (paired by step name and occurrence): which\n"
        "  steps' inputs, outputs, params or metrics changed, and steps only in one run.\n"},
+      {"experiments", &Experiments, 0, 0, {{"json", false}},
+       "mlops experiments [--json]\n"
+       "  Every experiment: its name, how many runs it has, when its newest run started.\n"},
+      {"compare", &Compare, 2, -1, {{"all-params", false}, {"json", false}},
+       "mlops compare <RUN | exec:ID> <RUN | exec:ID>... [--all-params] [--json]\n"
+       "  Runs (RUN: ID or run:ID) or executions side by side: experiment, name, source\n"
+       "  commit, the params that differ (--all-params: all), every metric as\n"
+       "  last [min, max], the input data's digests, the environment fields that differ.\n"},
+      {"metrics", &Metrics, 1, -1, {{"format", true}, {"json", false}, {"output", true}},
+       "mlops metrics <RUN | exec:ID>... [NAME...] [--format text|csv|json|svg | --json]\n"
+       "              [--output FILE]\n"
+       "  The metric series (step, value, time) of runs or executions: those named, or every\n"
+       "  one they have. Arguments of an id's form are targets (a bare number is a run),\n"
+       "  others metric names (metric:NAME for a name that looks like an id). svg draws a\n"
+       "  line chart per metric, one line per target, with gnuplot found on PATH.\n"},
       {"du", &Du, 0, 0, {{"json", false}},
        "mlops du [--json]\n"
        "  Content store size by the step that produced each value; \"(unknown)\" for values\n"

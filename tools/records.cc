@@ -1,10 +1,12 @@
 #include "tools/records.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "fmt/format.h"
 #include "tools/units.h"
 
 namespace mlops {
@@ -79,8 +81,23 @@ void WriteMetricsJson(JsonWriter& w, const google::protobuf::Map<std::string, do
   w.EndObject();
 }
 
+std::string FormatMetricValue(double v) {
+  if (std::isnan(v)) return "nan";  // fmt would say "-nan" for a negative one
+  return fmt::format("{}", v);
+}
+
+void WriteMetricValueJson(JsonWriter& w, double v) {
+  if (std::isnan(v)) {
+    w.String("NaN");
+  } else if (std::isinf(v)) {
+    w.String(v > 0 ? "Infinity" : "-Infinity");
+  } else {
+    w.Double(v);
+  }
+}
+
 void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
-                  bool with_environment) {
+                  bool with_environment, const RunValues* values) {
   w.BeginObject();
   w.Key("id").Int(run.id());
   w.Key("program").String(run.program());
@@ -99,6 +116,8 @@ void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
   w.Key("executions").Int(counts.executions);
   w.Key("hits").Int(counts.cache_hits);
   w.Key("failed").Int(counts.failed);
+  w.Key("experiment").String(run.experiment());
+  w.Key("name").String(run.name());
   if (with_environment) {
     const Environment& env = run.environment();
     w.Key("environment").BeginObject();
@@ -115,6 +134,26 @@ void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
     }
     w.Key("library_versions");
     WriteParamsJson(w, env.library_versions());
+    w.EndObject();
+  }
+  if (values != nullptr) {
+    w.Key("tags").BeginObject();
+    for (const auto& [k, v] : values->tags) w.Key(k).String(v);
+    w.EndObject().Key("params").BeginObject();
+    for (const auto& [k, v] : values->params) w.Key(k).String(v);
+    w.EndObject().Key("metrics").BeginObject();
+    for (const auto& [k, m] : values->metrics) {
+      w.Key(k).BeginObject().Key("value");
+      WriteMetricValueJson(w, m.value);
+      w.Key("step").Int(m.step).Key("time");
+      const std::string time = FormatUtcTime(m.time);
+      if (time.empty()) {
+        w.Null();
+      } else {
+        w.String(time);
+      }
+      w.Key("execution_id").Int(m.execution_id).EndObject();
+    }
     w.EndObject();
   }
   w.EndObject();

@@ -33,9 +33,10 @@ std::string StatusName(Execution::Status s);
 // when they are loaded anyway.
 RunCounts CountExecutions(const std::vector<Execution>& executions);
 
-// JSON objects (see tools/README.md for the fields).
+// JSON objects (see tools/README.md for the fields). `values`, if given (by `show`), adds
+// the run's tags, params and metrics (RunValues, mlops/lineage/tracking.h).
 void WriteRunJson(JsonWriter& w, const Run& run, const RunCounts& counts,
-                  bool with_environment);
+                  bool with_environment, const RunValues* values = nullptr);
 void WriteExecutionJson(JsonWriter& w, const Execution& e);
 void WriteArtifactRefJson(JsonWriter& w, const ArtifactRef& ref);
 // A recovery of the damaged lineage database (LineageRecovery, lineage.proto).
@@ -46,6 +47,13 @@ std::string RecoveryLine(const LineageRecovery& r);
 // A string → string map, keys in sorted order (proto maps have none).
 void WriteParamsJson(JsonWriter& w, const google::protobuf::Map<std::string, std::string>& m);
 void WriteMetricsJson(JsonWriter& w, const google::protobuf::Map<std::string, double>& m);
+
+// A metric's value as text: its shortest round-trip form ("0.1", "1e+20"), and "nan",
+// "inf", "-inf" for the values JSON has no number for.
+std::string FormatMetricValue(double v);
+// The same in JSON: a number, or the strings "NaN", "Infinity", "-Infinity" (protobuf's
+// JSON mapping spells them so).
+void WriteMetricValueJson(JsonWriter& w, double v);
 
 // How a table column lines up: text to the left, numbers (counts, sizes, durations, ids)
 // to the right, so their digits and units line up.

@@ -60,6 +60,24 @@ absl::StatusOr<std::vector<LineageRecovery>> RecoveriesBy(CliWorkspace& ws, int6
   return out;
 }
 
+// The run's tags, params and metrics (RunValues), as `show` lists an execution's: a metric
+// with the step of its last point and, when an execution logged it, which one.
+void PrintRunValues(const RunValues& values) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [k, v] : values.tags) rows.push_back({"  tag", k, v});
+  for (const auto& [k, v] : values.params) rows.push_back({"  param", k, v});
+  for (const auto& [k, m] : values.metrics) {
+    rows.push_back({"  metric", k,
+                    absl::StrCat(FormatMetricValue(m.value), " (step ", m.step,
+                                 m.execution_id != 0 ? absl::StrCat(", exec ", m.execution_id)
+                                                     : std::string(),
+                                 ")")});
+  }
+  if (rows.empty()) return;
+  std::fputs("\ntags, params and metrics:\n", stdout);
+  PrintTable(stdout, rows);
+}
+
 absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   absl::StatusOr<Run> run = ws.lineage().GetRun(id);
   if (!run.ok()) return run.status();
@@ -67,11 +85,13 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   if (!execs.ok()) return execs.status();
   absl::StatusOr<std::vector<LineageRecovery>> recoveries = RecoveriesBy(ws, id);
   if (!recoveries.ok()) return recoveries.status();
+  absl::StatusOr<RunValues> values = ws.lineage().GetRunValues(id);
+  if (!values.ok()) return values.status();
   const RunCounts counts = CountExecutions(*execs);
   if (json) {
     JsonWriter w;
     w.BeginObject().Key("kind").String("run").Key("run");
-    WriteRunJson(w, *run, counts, /*with_environment=*/true);
+    WriteRunJson(w, *run, counts, /*with_environment=*/true, &*values);
     w.Key("executions").BeginArray();
     for (const Execution& e : *execs) WriteExecutionJson(w, e);
     w.EndArray();
@@ -84,6 +104,8 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   std::vector<std::vector<std::string>> rows = {
       {"run", absl::StrCat(run->id())},
       {"program", run->program()},
+      {"experiment", run->experiment()},
+      {"name", run->name()},
       {"args", absl::StrJoin(run->args(), " ")},
       {"status", StatusName(run->status())},
       {"start", FormatLocalTime(ToTime(run->start_time()))},
@@ -100,6 +122,7 @@ absl::Status ShowRun(CliWorkspace& ws, int64_t id, bool json) {
   };
   for (const LineageRecovery& r : *recoveries) rows.push_back({"recovered", RecoveryLine(r)});
   PrintTable(stdout, rows);
+  PrintRunValues(*values);
   std::vector<std::vector<std::string>> table = {kExecutionHeader};
   for (const Execution& e : *execs) table.push_back(ExecutionRow(e));
   std::fputs("\n", stdout);
@@ -287,15 +310,17 @@ absl::Status Runs(const Args& args, const std::string& workspace) {
         notes));
   }
   std::vector<std::vector<std::string>> rows = {
-      {"ID", "PROGRAM", "START", "DURATION", "STATUS", "EXECUTIONS", "HITS"}};
+      {"ID", "PROGRAM", "EXPERIMENT", "NAME", "START", "DURATION", "STATUS", "EXECUTIONS",
+       "HITS"}};
   for (size_t i = 0; i < runs.size(); ++i) {
     const Run& r = runs[i];
-    rows.push_back({absl::StrCat(r.id()), r.program(), FormatLocalTime(ToTime(r.start_time())),
+    rows.push_back({absl::StrCat(r.id()), r.program(), r.experiment(), r.name(),
+                    FormatLocalTime(ToTime(r.start_time())),
                     HumanDuration(DurationOf(r.start_time(), r.end_time())),
                     StatusName(r.status()), absl::StrCat(counts[i].executions),
                     absl::StrCat(counts[i].cache_hits)});
   }
-  PrintTable(stdout, rows, {R, L, L, R, L, R, R});
+  PrintTable(stdout, rows, {R, L, L, L, L, R, L, R, R});
   if (found->has_more()) {
     // Never cut the listing without saying so, and how to see the rest.
     return Print(absl::StrCat("more runs exist: run again with --page-token ",
