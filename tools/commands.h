@@ -18,6 +18,9 @@ using CommandFn = absl::Status (*)(const Args& args, const std::string& workspac
 
 absl::Status Runs(const Args& args, const std::string& workspace);     // runs_commands.cc
 absl::Status Show(const Args& args, const std::string& workspace);     // runs_commands.cc
+// `runs` with --experiment, --filter, --order-by or --columns, and `search`.
+absl::Status SearchRuns(const Args& args, const std::string& workspace);  // search_commands.cc
+absl::Status Search(const Args& args, const std::string& workspace);      // search_commands.cc
 absl::Status Lineage(const Args& args, const std::string& workspace);  // lineage_command.cc
 absl::Status Diff(const Args& args, const std::string& workspace);     // diff_command.cc
 absl::Status Du(const Args& args, const std::string& workspace);       // store_commands.cc

@@ -28,11 +28,26 @@ struct Command {
 const std::vector<Command>& Commands() {
   static const auto* commands = new std::vector<Command>{
       {"runs", &Runs, 0, 0,
-       {{"limit", true}, {"page-token", true}, {"program", true}, {"json", false}},
+       {{"limit", true}, {"page-token", true}, {"program", true}, {"experiment", true},
+        {"filter", true}, {"order-by", true}, {"columns", true}, {"json", false}},
        "mlops runs [--limit N] [--page-token TOKEN] [--program NAME] [--json]\n"
+       "           [--experiment NAME] [--filter EXPR] [--order-by EXPR] [--columns LIST]\n"
        "  Recent runs, newest first: id, program, experiment, name, start, duration,\n"
        "  status, executions, cache hits. At most N (default 20; 0: all); when more exist,\n"
-       "  a last line (in --json, next_page_token) gives the TOKEN that lists the next ones.\n"},
+       "  a last line (in --json, next_page_token) gives the TOKEN that lists the next ones.\n"
+       "  With --experiment, --filter, --order-by or --columns, a search in MLflow's syntax:\n"
+       "  --filter \"metrics.auc > 0.9 AND params.lr = '0.1'\" (params are strings),\n"
+       "  --order-by \"metrics.auc DESC\", --columns params.lr,metrics.auc (the table's\n"
+       "  extra columns). A malformed filter is bad usage, with a caret under the error.\n"},
+      {"search", &Search, 0, 0,
+       {{"step", true}, {"filter", true}, {"order-by", true}, {"columns", true},
+        {"limit", true}, {"page-token", true}, {"json", false}},
+       "mlops search --step STEP [--filter EXPR] [--order-by EXPR] [--columns LIST]\n"
+       "             [--limit N] [--page-token TOKEN] [--json]\n"
+       "  The executions of STEP that computed (a sweep's candidates; cache hits repeat\n"
+       "  them), across runs, newest first, filtered and ordered as for runs (metrics and\n"
+       "  params are the execution's, tags its run's). Without --columns: every param and\n"
+       "  metric the listed executions logged.\n"},
       {"show", &Show, 1, 1, {{"json", false}},
        "mlops show <run:ID | exec:ID | ID | DIGEST-PREFIX> [--json]\n"
        "  Everything recorded about a run (its experiment, name, tags, params, metrics,\n"

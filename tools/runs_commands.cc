@@ -257,6 +257,10 @@ absl::Status ShowDigest(CliWorkspace& ws, const std::string& prefix, bool json) 
 }  // namespace
 
 absl::Status Runs(const Args& args, const std::string& workspace) {
+  if (args.has("experiment") || args.has("filter") || args.has("order-by") ||
+      args.has("columns")) {
+    return SearchRuns(args, workspace);  // search_commands.cc
+  }
   PageRequest page;
   page.max_results = 20;
   if (args.has("limit")) {
