@@ -9,11 +9,12 @@
 // latest time: it is the value listings show and searches compare.
 //
 // What a run's `params.X` and `metrics.X` are (RunValues, and what search compares): what
-// the run logged itself or what any of its executions logged. A param the run logged
-// itself wins; otherwise the latest execution's. A metric's value is the last point of the
-// series that was logged last (by wall time): the run's own, or that of one of its
-// executions. Cache hits count as executions of their run, with the params and metrics of
-// the execution whose result they reuse.
+// the run logged itself or what any of its executions logged. What the run logged itself
+// wins: a param it logged, and the last point of its own series of a metric. Otherwise the
+// latest execution's: for a param, the execution written last; for a metric, the latest
+// value (by the time it was logged; an execution's own series counts with its last point).
+// Cache hits count as executions of their run, with the params and metrics recorded with
+// the result they reuse.
 //
 // Values are stored as logged: NaN and ±infinity included.
 //
