@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -32,6 +33,12 @@ std::string FreshBenchDir(const char* stem) {
   std::string tmpl = absl::StrCat(base ? base : "/tmp", "/", stem, ".XXXXXX");
   if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
   return tmpl;
+}
+
+void RemoveDir(const std::string& dir) {
+  if (std::system(absl::StrCat("rm -rf '", dir, "'").c_str()) != 0) {
+    std::fprintf(stderr, "could not remove %s\n", dir.c_str());
+  }
 }
 
 // How long the step spent logging, for the caller's counter.
@@ -61,7 +68,7 @@ void BM_LogMetricPoints(benchmark::State& state) {
       points, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["caller_ns_per_point"] = absl::ToDoubleNanoseconds(caller) / points;
   ws.reset();
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
+  RemoveDir(dir);
 }
 BENCHMARK(BM_LogMetricPoints)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -95,7 +102,7 @@ void BM_BareSqliteInsertPoints(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   sqlite3_finalize(insert);
   sqlite3_close(db);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
+  RemoveDir(dir);
 }
 BENCHMARK(BM_BareSqliteInsertPoints)->Unit(benchmark::kMillisecond)->UseRealTime();
 
