@@ -27,34 +27,6 @@ using internal::Scanner;
 
 constexpr absl::string_view kNumericComparators = "=, !=, <, <=, > or >=";
 
-absl::string_view ComparatorText(Comparator op) {
-  switch (op) {
-    case Comparator::kEqual:
-      return "=";
-    case Comparator::kNotEqual:
-      return "!=";
-    case Comparator::kLess:
-      return "<";
-    case Comparator::kLessOrEqual:
-      return "<=";
-    case Comparator::kGreater:
-      return ">";
-    case Comparator::kGreaterOrEqual:
-      return ">=";
-    case Comparator::kLike:
-      return "LIKE";
-    case Comparator::kILike:
-      return "ILIKE";
-    case Comparator::kIn:
-      return "IN";
-    case Comparator::kNotIn:
-      return "NOT IN";
-    case Comparator::kUnknown:
-      break;
-  }
-  return "?";
-}
-
 bool IsOrdering(Comparator op) {
   return op == Comparator::kEqual || op == Comparator::kNotEqual || op == Comparator::kLess ||
          op == Comparator::kLessOrEqual || op == Comparator::kGreater ||
@@ -316,6 +288,34 @@ absl::StatusOr<Comparison> ReadClause(Scanner& s) {
 }
 
 }  // namespace
+
+absl::string_view ComparatorText(Comparator op) {
+  switch (op) {
+    case Comparator::kEqual:
+      return "=";
+    case Comparator::kNotEqual:
+      return "!=";
+    case Comparator::kLess:
+      return "<";
+    case Comparator::kLessOrEqual:
+      return "<=";
+    case Comparator::kGreater:
+      return ">";
+    case Comparator::kGreaterOrEqual:
+      return ">=";
+    case Comparator::kLike:
+      return "LIKE";
+    case Comparator::kILike:
+      return "ILIKE";
+    case Comparator::kIn:
+      return "IN";
+    case Comparator::kNotIn:
+      return "NOT IN";
+    case Comparator::kUnknown:
+      break;
+  }
+  return "?";
+}
 
 absl::StatusOr<Filter> ParseFilter(absl::string_view filter) {
   Scanner s(filter, "filter");

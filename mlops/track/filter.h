@@ -159,6 +159,10 @@ struct OrderKey {
 // message saying only AND is supported.
 absl::StatusOr<Filter> ParseFilter(absl::string_view filter);
 
+// The comparator as a filter writes it ("=", "<=", "LIKE", "NOT IN"); for the six
+// comparisons of numbers, also as SQL writes them. "?" for kUnknown.
+absl::string_view ComparatorText(Comparator op);
+
 // Parses one order_by string, `key [ASC|DESC] (, key [ASC|DESC])*`. Returns the keys in
 // order; an empty or blank string gives none (the store's default order). INVALID_ARGUMENT
 // (message "invalid order_by: ...", quoting `order_by` with a caret) for an identifier that

@@ -15,25 +15,6 @@ namespace track {
 namespace internal {
 namespace {
 
-const char* Operator(Comparator op) {
-  switch (op) {
-    case Comparator::kEqual:
-      return "=";
-    case Comparator::kNotEqual:
-      return "!=";
-    case Comparator::kLess:
-      return "<";
-    case Comparator::kLessOrEqual:
-      return "<=";
-    case Comparator::kGreater:
-      return ">";
-    case Comparator::kGreaterOrEqual:
-      return ">=";
-    default:
-      return "=";  // not reached: the other comparators are written apart
-  }
-}
-
 // x * 1000, saturated.
 int64_t MillisToMicros(int64_t ms) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
@@ -101,7 +82,7 @@ std::string FilterWriter::ValueCondition(const Comparison& c, const std::string&
   if (c.op == Comparator::kNotEqual) {
     return absl::StrCat("(", column, " IS NULL OR ", column, " != ", v, ")");
   }
-  return absl::StrCat(column, " ", Operator(c.op), " ", v);
+  return absl::StrCat(column, " ", ComparatorText(c.op), " ", v);
 }
 
 std::string FilterWriter::StringCondition(const Comparison& c, const std::string& expr,
@@ -114,7 +95,7 @@ std::string FilterWriter::StringCondition(const Comparison& c, const std::string
   switch (c.op) {
     case Comparator::kEqual:
     case Comparator::kNotEqual:
-      return absl::StrCat(expr, " ", Operator(c.op), " ", p_.Text(text(c.values.front())));
+      return absl::StrCat(expr, " ", ComparatorText(c.op), " ", p_.Text(text(c.values.front())));
     case Comparator::kLike:
     case Comparator::kILike: {
       const std::string& pattern = std::get<std::string>(c.values.front());
