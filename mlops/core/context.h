@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -78,6 +79,12 @@ class Context {
   std::map<std::string, double> metrics() const;
   // Each metric's points, in the order logged.
   const std::map<std::string, std::vector<MetricPoint>>& series() const { return series_; }
+  // The same, moved out (the workspace hands them to the lineage store when the step
+  // returns); the context then has none.
+  std::map<std::string, std::vector<MetricPoint>> TakeSeries() {
+    last_series_ = nullptr;
+    return std::move(series_);
+  }
   // OK, or the first bad name or value logged (INVALID_ARGUMENT, naming it).
   const absl::Status& status() const { return status_; }
 

@@ -375,10 +375,10 @@ absl::StatusOr<ActionOutcome> Workspace::ComputeOnce(const ActionRequest& reques
   return outcome;
 }
 
-absl::Status Workspace::LogSeries(const Context& ctx) {
-  for (const auto& [name, points] : ctx.series()) {
-    absl::Status s = lineage_->LogMetricPoints(MetricOwner::OfExecution(run_id_, ctx.execution_id()),
-                                               name, points);
+absl::Status Workspace::LogSeries(Context& ctx) {
+  for (auto& [name, points] : ctx.TakeSeries()) {
+    absl::Status s = lineage_->LogMetricPoints(
+        MetricOwner::OfExecution(run_id_, ctx.execution_id()), name, std::move(points));
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -300,8 +300,8 @@ class Workspace {
   // stored_count() before the caller's lookup.
   absl::StatusOr<ActionOutcome> ComputeOnce(const ActionRequest& request, const Digest& key,
                                             const ActionRunner& runner, uint64_t stored_before);
-  // Appends the series the step logged to its execution's.
-  absl::Status LogSeries(const Context& ctx);
+  // Appends the series the step logged to its execution's (moving them out of `ctx`).
+  absl::Status LogSeries(Context& ctx);
   // Runs the step, records it, and stores its result; in verify mode (`cached` set) stores
   // only the values, and compares them with `cached`.
   absl::StatusOr<Computed> Compute(const ActionRequest& request, const Digest& key,
