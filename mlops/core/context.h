@@ -77,10 +77,8 @@ class Context {
   const std::map<std::string, std::string>& params() const { return params_; }
   // Each metric's last point's value.
   std::map<std::string, double> metrics() const;
-  // Each metric's points, in the order logged.
-  const std::map<std::string, std::vector<MetricPoint>>& series() const { return series_; }
-  // The same, moved out (the workspace hands them to the lineage store when the step
-  // returns); the context then has none.
+  // Each metric's points, in the order logged, moved out (the workspace hands them to the
+  // lineage store when the step returns); the context then has none.
   std::map<std::string, std::vector<MetricPoint>> TakeSeries() {
     last_series_ = nullptr;
     return std::move(series_);
